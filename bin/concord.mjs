@@ -1,0 +1,10 @@
+#!/usr/bin/env node
+// The `concord` command: runs the TypeScript CLI through tsx, so it works right after `npm ci`.
+import { register } from 'tsx/esm/api';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { dirname, join } from 'node:path';
+
+register();
+const here = dirname(fileURLToPath(import.meta.url));
+const { main } = await import(pathToFileURL(join(here, '..', 'src', 'main', 'cli.ts')).href);
+process.exitCode = await main(process.argv.slice(2));

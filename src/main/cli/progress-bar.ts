@@ -1,0 +1,42 @@
+// A one-line progress bar on stderr (TTY), or a line every few seconds otherwise; silent with --json.
+import type { Progress } from '../../shared/api';
+
+export function formatEta(seconds: number | null): string {
+  if (seconds === null || !Number.isFinite(seconds)) return '--';
+  const s = Math.round(seconds);
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
+  return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
+}
+
+export function renderBar(p: Progress, width = 28): string {
+  const frac = p.total > 0 ? Math.min(1, p.done / p.total) : 0;
+  const fill = Math.round(frac * width);
+  const rate = p.rate >= 100 ? p.rate.toFixed(0) : p.rate.toFixed(1);
+  return `${p.phase} [${'#'.repeat(fill)}${'.'.repeat(width - fill)}] ${p.done}/${p.total} ${rate}/s ETA ${formatEta(p.etaSeconds)}${p.item ? ` ${p.item}` : ''}`;
+}
+
+export function progressPrinter(opts: { quiet?: boolean; stream?: NodeJS.WriteStream } = {}): ((p: Progress) => void) & { end(): void } {
+  const stream = opts.stream ?? process.stderr;
+  let last = 0;
+  let drawn = false;
+  const fn = ((p: Progress) => {
+    if (opts.quiet) return;
+    if (stream.isTTY) {
+      const line = renderBar(p).slice(0, (stream.columns ?? 100) - 1);
+      stream.write(`\r${line}\x1b[K`);
+      drawn = true;
+    } else {
+      const now = Date.now();
+      if (now - last > 5000 || p.done === p.total) {
+        last = now;
+        stream.write(renderBar(p) + '\n');
+      }
+    }
+  }) as ((p: Progress) => void) & { end(): void };
+  fn.end = () => {
+    if (drawn) stream.write('\n');
+    drawn = false;
+  };
+  return fn;
+}

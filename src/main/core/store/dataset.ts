@@ -1,0 +1,234 @@
+// Videos, frames and labels: the dataset side of the store.
+import type { Db } from './db';
+import { nowIso } from './db';
+import type { LabelSetId } from '../../../shared/labels';
+
+export interface VideoInput {
+  name: string;
+  split: string;
+  source: string;
+  labelSet: LabelSetId;
+  header: string | null;
+  annotationFile: string | null;
+  framesDir: string | null;
+  videoFile?: string | null;
+  fps?: number | null;
+  contentHash?: string | null;
+}
+
+/** Frames of one video, column-wise so millions of lines stay cheap. */
+export interface FramesInput {
+  /** labels[i] is the label of frame i+1 (-1 = not annotated). */
+  labels: ArrayLike<number>;
+  /** hasFace[i] is 1 when frame i+1 has a crop. */
+  hasFace: ArrayLike<number>;
+  /** Optional explicit image paths (image datasets); null/undefined = framesDir/{idx:05d}.jpg. */
+  imagePaths?: (string | null)[];
+}
+
+export interface VideoRow {
+  id: number;
+  name: string;
+  video_file: string | null;
+  fps: number | null;
+  frame_count: number;
+  split: string;
+  source: string;
+  label_set: LabelSetId;
+  header: string | null;
+  annotation_file: string | null;
+  frames_dir: string | null;
+  content_hash: string | null;
+  imported_at: string;
+}
+
+export type UpsertOutcome = 'inserted' | 'updated' | 'unchanged';
+
+/**
+ * Write one whole video in one transaction. Re-importing identical content is a no-op; changed
+ * content updates labels in place and keeps reviewed labels (current != original) as reviewed.
+ */
+export function upsertVideo(db: Db, v: VideoInput, f: FramesInput): UpsertOutcome {
+  const n = f.labels.length;
+  const existing = db.prepare('SELECT id, content_hash, frame_count, frames_dir FROM videos WHERE name = ?').get(v.name) as
+    | { id: number; content_hash: string | null; frame_count: number; frames_dir: string | null }
+    | undefined;
+  if (existing && v.contentHash && existing.content_hash === v.contentHash && existing.frame_count === n && existing.frames_dir === v.framesDir) {
+    return 'unchanged';
+  }
+  const run = db.transaction((): UpsertOutcome => {
+    let videoId: number;
+    const fields = [v.videoFile ?? null, v.fps ?? null, n, v.split, v.source, v.labelSet, v.header, v.annotationFile, v.framesDir, v.contentHash ?? null, nowIso()];
+    if (existing) {
+      videoId = existing.id;
+      db.prepare(
+        `UPDATE videos SET video_file=?, fps=?, frame_count=?, split=?, source=?, label_set=?, header=?, annotation_file=?, frames_dir=?, content_hash=?, imported_at=? WHERE id=?`,
+      ).run(...fields, videoId);
+    } else {
+      videoId = Number(
+        db
+          .prepare(
+            `INSERT INTO videos (video_file, fps, frame_count, split, source, label_set, header, annotation_file, frames_dir, content_hash, imported_at, name)
+             VALUES (?,?,?,?,?,?,?,?,?,?,?,?)`,
+          )
+          .run(...fields, v.name).lastInsertRowid,
+      );
+    }
+    const paths = f.imagePaths;
+    if (!existing) {
+      const insFrame = db.prepare('INSERT INTO frames (video_id, idx, has_face, image_path) VALUES (?,?,?,?)');
+      const insLabel = db.prepare('INSERT INTO labels (frame_id, original_label, current_label) VALUES (?,?,?)');
+      for (let i = 0; i < n; i++) {
+        const id = insFrame.run(videoId, i + 1, f.hasFace[i] ? 1 : 0, paths?.[i] ?? null).lastInsertRowid;
+        insLabel.run(id, f.labels[i], f.labels[i]);
+      }
+      return 'inserted';
+    }
+    const upFrame = db.prepare(
+      `INSERT INTO frames (video_id, idx, has_face, image_path) VALUES (?,?,?,?)
+       ON CONFLICT (video_id, idx) DO UPDATE SET has_face = excluded.has_face, image_path = excluded.image_path
+       RETURNING id`,
+    );
+    const upLabel = db.prepare(
+      `INSERT INTO labels (frame_id, original_label, current_label) VALUES (?,?,?)
+       ON CONFLICT (frame_id) DO UPDATE SET
+         current_label = CASE WHEN labels.current_label = labels.original_label THEN excluded.original_label ELSE labels.current_label END,
+         original_label = excluded.original_label`,
+    );
+    for (let i = 0; i < n; i++) {
+      const { id } = upFrame.get(videoId, i + 1, f.hasFace[i] ? 1 : 0, paths?.[i] ?? null) as { id: number };
+      upLabel.run(id, f.labels[i], f.labels[i]);
+    }
+    db.prepare('DELETE FROM frames WHERE video_id = ? AND idx > ?').run(videoId, n);
+    return 'updated';
+  });
+  return run.immediate();
+}
+
+export function getVideo(db: Db, name: string): VideoRow | undefined {
+  return db.prepare('SELECT * FROM videos WHERE name = ?').get(name) as VideoRow | undefined;
+}
+
+export function listVideos(db: Db): VideoRow[] {
+  return db.prepare('SELECT * FROM videos ORDER BY split, name').all() as VideoRow[];
+}
+
+export interface DatasetInfo {
+  videos: number;
+  frames: number;
+  labelledFrames: number;
+  trainableFrames: number;
+  missingCrops: number;
+  reviewedFrames: number;
+  labelSets: string[];
+  splits: Record<string, { videos: number; frames: number; labelled: number; trainable: number; missingCrops: number; perClass: number[] }>;
+  perClass: number[];
+}
+
+/** Counts for `concord info` and the dataset overview. perClass counts current labels of frames with a label. */
+export function datasetInfo(db: Db): DatasetInfo {
+  const rows = db
+    .prepare(
+      `SELECT v.split AS split, l.current_label AS label, f.has_face AS has_face, COUNT(*) AS n
+       FROM frames f JOIN labels l ON l.frame_id = f.id JOIN videos v ON v.id = f.video_id
+       GROUP BY v.split, l.current_label, f.has_face`,
+    )
+    .all() as { split: string; label: number; has_face: number; n: number }[];
+  const vids = db.prepare('SELECT split, COUNT(*) AS n FROM videos GROUP BY split').all() as { split: string; n: number }[];
+  const labelSets = (db.prepare('SELECT DISTINCT label_set FROM videos').all() as { label_set: string }[]).map((r) => r.label_set);
+  const classes = labelSets.includes('abaw8') ? 8 : 7;
+  const reviewed = (db.prepare('SELECT COUNT(*) AS n FROM labels WHERE current_label != original_label').get() as { n: number }).n;
+  const info: DatasetInfo = {
+    videos: 0,
+    frames: 0,
+    labelledFrames: 0,
+    trainableFrames: 0,
+    missingCrops: 0,
+    reviewedFrames: reviewed,
+    labelSets,
+    splits: {},
+    perClass: new Array(classes).fill(0),
+  };
+  const split = (name: string) =>
+    (info.splits[name] ??= { videos: 0, frames: 0, labelled: 0, trainable: 0, missingCrops: 0, perClass: new Array(classes).fill(0) });
+  for (const v of vids) {
+    split(v.split).videos = v.n;
+    info.videos += v.n;
+  }
+  for (const r of rows) {
+    const s = split(r.split);
+    s.frames += r.n;
+    info.frames += r.n;
+    if (!r.has_face) {
+      s.missingCrops += r.n;
+      info.missingCrops += r.n;
+    }
+    if (r.label >= 0) {
+      s.labelled += r.n;
+      info.labelledFrames += r.n;
+      s.perClass[r.label] = (s.perClass[r.label] ?? 0) + r.n;
+      info.perClass[r.label] = (info.perClass[r.label] ?? 0) + r.n;
+      if (r.has_face) {
+        s.trainable += r.n;
+        info.trainableFrames += r.n;
+      }
+    }
+  }
+  return info;
+}
+
+export interface FrameRecord {
+  frameId: number;
+  videoId: number;
+  video: string;
+  split: string;
+  idx: number;
+  label: number;
+  originalLabel: number;
+  imagePath: string;
+}
+
+/** Absolute path of a frame's crop. */
+export function framePath(framesDir: string | null, idx: number, imagePath: string | null): string {
+  if (imagePath) return imagePath;
+  return `${framesDir ?? ''}/${String(idx).padStart(5, '0')}.jpg`;
+}
+
+/** Frames with a crop, optionally only labelled ones, optionally filtered by split, ordered by video and index. */
+export function listFrames(db: Db, opts: { splits?: string[]; labelledOnly?: boolean; withFaceOnly?: boolean } = {}): FrameRecord[] {
+  const where: string[] = [];
+  const args: unknown[] = [];
+  if (opts.withFaceOnly ?? true) where.push('f.has_face = 1');
+  if (opts.labelledOnly) where.push('l.current_label >= 0');
+  if (opts.splits?.length) {
+    where.push(`v.split IN (${opts.splits.map(() => '?').join(',')})`);
+    args.push(...opts.splits);
+  }
+  const rows = db
+    .prepare(
+      `SELECT f.id AS frameId, v.id AS videoId, v.name AS video, v.split AS split, f.idx AS idx,
+              l.current_label AS label, l.original_label AS originalLabel, v.frames_dir AS framesDir, f.image_path AS imagePath
+       FROM frames f JOIN labels l ON l.frame_id = f.id JOIN videos v ON v.id = f.video_id
+       ${where.length ? 'WHERE ' + where.join(' AND ') : ''}
+       ORDER BY v.id, f.idx`,
+    )
+    .all(...args) as (Omit<FrameRecord, 'imagePath'> & { framesDir: string | null; imagePath: string | null })[];
+  return rows.map((r) => ({
+    frameId: r.frameId,
+    videoId: r.videoId,
+    video: r.video,
+    split: r.split,
+    idx: r.idx,
+    label: r.label,
+    originalLabel: r.originalLabel,
+    imagePath: framePath(r.framesDir, r.idx, r.imagePath),
+  }));
+}
+
+export function getProjectValue(db: Db, key: string): string | undefined {
+  return (db.prepare('SELECT value FROM project WHERE key = ?').get(key) as { value: string } | undefined)?.value;
+}
+
+export function setProjectValue(db: Db, key: string, value: string): void {
+  db.prepare('INSERT INTO project (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value').run(key, value);
+}

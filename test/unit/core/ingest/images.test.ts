@@ -1,0 +1,81 @@
+import { describe, expect, it } from 'vitest';
+import { join } from 'node:path';
+import { importImages, parseAffectnetCsv, parseGenericCsv, parseRafdbList, splitCsvLine } from '../../../../src/main/core/ingest/images';
+import { openDb } from '../../../../src/main/core/store/db';
+import { datasetInfo, listFrames } from '../../../../src/main/core/store/dataset';
+import { FAKE_JPEG, tempDir, writeFile } from '../../../helpers/tmp';
+
+describe('image list parsers', () => {
+  it('maps RAF-DB labels (1 Surprise .. 7 Neutral) to ABAW-7 and splits by name', () => {
+    const items = parseRafdbList('train_00001.jpg 1\ntrain_00002.jpg 7\r\ntest_0001.jpg 4\n', 'list.txt');
+    expect(items.map((i) => [i.label, i.split])).toEqual([
+      [6, 'Train_Set'],
+      [0, 'Train_Set'],
+      [4, 'Validation_Set'],
+    ]);
+  });
+
+  it('names the line of a bad RAF-DB label', () => {
+    expect(() => parseRafdbList('a.jpg 1\nb.jpg 8\n', 'list.txt')).toThrow('list.txt:2: RAF-DB label "8" is not 1..7');
+  });
+
+  it('maps AffectNet codes, dropping contempt and non-expressions', () => {
+    const { items, skipped } = parseAffectnetCsv('subDirectory_filePath,face_x,expression\n1/a.jpg,0,1\n1/b.jpg,0,7\n1/c.jpg,0,6\n1/d.jpg,0,10\n', 'a.csv');
+    expect(items.map((i) => [i.path, i.label])).toEqual([
+      ['1/a.jpg', 4],
+      ['1/c.jpg', 1],
+    ]);
+    expect(skipped).toBe(2);
+  });
+
+  it('rejects an AffectNet CSV without the needed columns', () => {
+    expect(() => parseAffectnetCsv('a,b\n1,2\n', 'a.csv')).toThrow(/a.csv:1: header must name/);
+  });
+
+  it('reads a generic CSV with names, numbers, a label map and quoted paths', () => {
+    const items = parseGenericCsv('path,label\n"x, y.jpg",happy\nb.jpg,3\nc.jpg,joyful\n', 'g.csv', { joyful: 4 });
+    expect(items.map((i) => [i.path, i.label])).toEqual([
+      ['x, y.jpg', 4],
+      ['b.jpg', 3],
+      ['c.jpg', 4],
+    ]);
+    expect(() => parseGenericCsv('a.jpg,contempt\n', 'g.csv')).toThrow('g.csv:1: label "contempt"');
+  });
+
+  it('splits CSV lines with doubled quotes', () => {
+    expect(splitCsvLine('"a ""q""",b')).toEqual(['a "q"', 'b']);
+  });
+});
+
+describe('importImages', () => {
+  it('imports a RAF-DB list into one group per split, resolving aligned names', () => {
+    const root = tempDir();
+    writeFile(join(root, 'img', 'train_00001_aligned.jpg'), FAKE_JPEG);
+    writeFile(join(root, 'img', 'train_00002.jpg'), FAKE_JPEG);
+    writeFile(join(root, 'img', 'test_0001.jpg'), FAKE_JPEG);
+    const list = writeFile(join(root, 'list_patition_label.txt'), 'train_00001.jpg 1\ntrain_00002.jpg 5\ntest_0001.jpg 7\ntrain_00003.jpg 2\n');
+    const db = openDb(join(root, 'p'), { create: true });
+    const r = importImages(db, { list, root: join(root, 'img'), format: 'rafdb' });
+    expect(r.groups.map((g) => [g.split, g.images, g.missing])).toEqual([
+      ['Train_Set', 3, 1],
+      ['Validation_Set', 1, 0],
+    ]);
+    expect(r.warnings[0]!.reason).toMatch(/train_00003.jpg not found/);
+    const info = datasetInfo(db);
+    expect(info.frames).toBe(4);
+    expect(info.trainableFrames).toBe(3);
+    const frames = listFrames(db, { splits: ['Train_Set'] });
+    expect(frames.map((f) => f.imagePath)).toEqual([join(root, 'img', 'train_00001_aligned.jpg'), join(root, 'img', 'train_00002.jpg')]);
+    // idempotent
+    importImages(db, { list, root: join(root, 'img'), format: 'rafdb' });
+    expect(datasetInfo(db).frames).toBe(4);
+  });
+
+  it('refuses a missing list file or root', () => {
+    const root = tempDir();
+    const db = openDb(join(root, 'p'), { create: true });
+    expect(() => importImages(db, { list: join(root, 'none.txt'), root, format: 'csv' })).toThrow(/list file not found/);
+    const list = writeFile(join(root, 'l.csv'), 'a.jpg,1\n');
+    expect(() => importImages(db, { list, root: join(root, 'nope'), format: 'csv' })).toThrow(/image root folder not found/);
+  });
+});

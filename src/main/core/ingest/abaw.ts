@@ -169,6 +169,24 @@ export function stripFaceSuffix(name: string): string {
  * is idempotent; after a kill, running it again completes the missing videos.
  */
 export function importAbaw(db: Db, opts: AbawImportOptions): AbawImportResult {
+  const steps = importAbawSteps(db, opts);
+  for (;;) {
+    const r = steps.next();
+    if (r.done) return r.value;
+  }
+}
+
+/** The same import, yielding to the event loop between videos so a host stays responsive. */
+export async function importAbawAsync(db: Db, opts: AbawImportOptions): Promise<AbawImportResult> {
+  const steps = importAbawSteps(db, opts);
+  for (;;) {
+    const r = steps.next();
+    if (r.done) return r.value;
+    await new Promise((res) => setImmediate(res));
+  }
+}
+
+function* importAbawSteps(db: Db, opts: AbawImportOptions): Generator<void, AbawImportResult> {
   const files = findAnnotationFiles(opts.annotations);
   const framesRoot = resolve(opts.frames);
   if (!existsSync(framesRoot)) throw new ImportError(framesRoot, null, 'frames folder (cropped_aligned) not found');
@@ -186,6 +204,7 @@ export function importAbaw(db: Db, opts: AbawImportOptions): AbawImportResult {
       result.videos.push({ name: a.name, split: a.split, outcome: 'failed', lines: 0, crops: 0, error: err.message });
     }
     tracker.add(1, a.name);
+    yield;
   }
   return result;
 }

@@ -17,7 +17,7 @@ Usage:
   concord demo [dir]                   make a demo dataset + project and open it
   concord init <project>
   concord import abaw <project> --annotations DIR --frames DIR [--videos DIR] [--verify]
-  concord import video <project> --videos DIR --annotations DIR [--detector ssd|tiny]
+  concord import video <project> --videos DIR --annotations DIR [--detector tiny|ssd] [--detect-every K]
   concord import images <project> --list FILE --root DIR --format rafdb|affectnet|csv
   concord demo-data <dir> [--videos N] [--frames M] [--noise RATE] [--noise-kind symmetric|pairflip|segment] [--seed S]
   concord info <project> [--json]
@@ -163,6 +163,7 @@ async function importCommand(args: string[], io: Io): Promise<number> {
     root: { type: 'string' },
     format: { type: 'string' },
     detector: { type: 'string' },
+    'detect-every': { type: 'string' },
   });
   const dir = projectArg(positionals);
   const db = openDb(dir, { create: false });
@@ -205,7 +206,8 @@ async function importCommand(args: string[], io: Io): Promise<number> {
         projectDir: dir,
         videos: need(values, 'videos'),
         annotations: need(values, 'annotations'),
-        detector: (values.detector as 'ssd' | 'tiny' | undefined) ?? 'ssd',
+        detector: (values.detector as 'ssd' | 'tiny' | undefined) ?? 'tiny',
+        detectEvery: values['detect-every'] ? Number(values['detect-every']) : undefined,
         signal: intr.signal,
         onProgress: bar,
       });

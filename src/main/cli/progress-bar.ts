@@ -19,6 +19,7 @@ export function renderBar(p: Progress, width = 28): string {
 export function progressPrinter(opts: { quiet?: boolean; stream?: NodeJS.WriteStream } = {}): ((p: Progress) => void) & { end(): void } {
   const stream = opts.stream ?? process.stderr;
   let last = 0;
+  let lastKey = '';
   let drawn = false;
   const fn = ((p: Progress) => {
     if (opts.quiet) return;
@@ -28,8 +29,10 @@ export function progressPrinter(opts: { quiet?: boolean; stream?: NodeJS.WriteSt
       drawn = true;
     } else {
       const now = Date.now();
-      if (now - last > 5000 || p.done === p.total) {
+      const key = `${p.phase}:${p.done === p.total}`;
+      if (now - last > 5000 || key !== lastKey) {
         last = now;
+        lastKey = key;
         stream.write(renderBar(p) + '\n');
       }
     }

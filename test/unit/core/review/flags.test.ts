@@ -1,0 +1,160 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { computeFlags, scoreRun } from '../../../../src/main/core/review/flags';
+import { decide, undo } from '../../../../src/main/core/review/decisions';
+import { pairCounts, queuePage } from '../../../../src/main/core/store/review';
+import { addRun, makeProject, nets, peaked, type TestProject } from './fixtures';
+
+let p: TestProject;
+afterEach(() => p?.cleanup());
+
+/**
+ * Video v (labels 0 0 0 0 0 1 1 1):
+ *   1-3   all three nets agree with the label 0
+ *   4     all three nets say 4 (label 0)            → all-agree flag
+ *   5     two nets say 4, one says 0 (label 0)      → no all-agree, consensus 4
+ *   6-7   nets agree with label 1
+ *   8     all nets say 2 but weakly (label 1)       → all-agree, low score
+ */
+function standard(): { runId: number } {
+  p = makeProject([{ name: 'v', labels: [0, 0, 0, 0, 0, 1, 1, 1] }]);
+  const f = (i: number) => p.frame('v', i);
+  const runId = addRun(p.db, 3, [
+    [f(1), nets(peaked(0), peaked(0), peaked(0))],
+    [f(2), nets(peaked(0, 0.8), peaked(0), peaked(0))],
+    [f(3), nets(peaked(0), peaked(0, 0.7), peaked(0))],
+    [f(4), nets(peaked(4, 0.95), peaked(4, 0.9), peaked(4, 0.85))],
+    [f(5), nets(peaked(4, 0.9), peaked(4, 0.9), peaked(0, 0.6))],
+    [f(6), nets(peaked(1), peaked(1), peaked(1))],
+    [f(7), nets(peaked(1), peaked(1, 0.8), peaked(1))],
+    [f(8), nets(peaked(2, 0.3), peaked(2, 0.35), peaked(2, 0.3))],
+  ]);
+  return { runId };
+}
+
+describe('scoreRun', () => {
+  it('says to run inference when there are no predictions', () => {
+    p = makeProject([{ name: 'v', labels: [0, 1] }]);
+    expect(() => scoreRun(p.db, { projectDir: 'proj' })).toThrow(/no predictions.*concord infer proj/);
+    expect(() => scoreRun(p.db, { runId: 99 })).toThrow(/run 99 does not exist/);
+  });
+
+  it('all-agree flags frames where every network agrees on another class', () => {
+    const { runId } = standard();
+    const r = scoreRun(p.db);
+    expect(r).toMatchObject({ runId, rule: 'all-agree', scored: 8, flagged: 2 });
+    const items = queuePage(p.db).items;
+    expect(items.map((i) => i.idx)).toEqual([4, 8]); // strong one first
+    const top = items[0]!;
+    expect(top).toMatchObject({ given: 0, suggested: 4, allAgree: true, rule: 'all-agree', status: 'open', runId, video: 'v' });
+    expect(top.score).toBeGreaterThan(0.5);
+    expect(items[1]!.score).toBeLessThan(0.2);
+    const d = top.details as Record<string, number>;
+    for (const k of ['margin', 'agreement', 'selfConfidence', 'consensus', 'temporal', 'score']) expect(d).toHaveProperty(k);
+    expect(pairCounts(p.db)).toEqual([
+      { given: 0, suggested: 4, n: 1 },
+      { given: 1, suggested: 2, n: 1 },
+    ]);
+  });
+
+  it('score-threshold flags by the combined score, including frames where the networks split', () => {
+    standard();
+    const all = scoreRun(p.db, { rule: 'score-threshold', threshold: 0 });
+    expect(all.flagged).toBe(3); // 4, 5 and 8: every frame whose consensus is not its label
+    const strict = computeFlags(p.db, { rule: 'score-threshold' }); // default 0.5
+    expect(strict.flags.map((f) => f.idx)).toEqual([4]);
+    expect(() => computeFlags(p.db, { rule: 'score-threshold', threshold: 2 })).toThrow(/outside \[0, 1\]/);
+  });
+
+  it('confident-learning uses per-class thresholds of mean self-confidence', () => {
+    standard();
+    const r = computeFlags(p.db, { rule: 'confident-learning' });
+    const t = r.result.thresholds!;
+    // class 4 and 2 have no labelled frames, so they can never be reached
+    expect(t[4]).toBe(Number.POSITIVE_INFINITY);
+    expect(r.flags).toHaveLength(0);
+    // relabel frame 1 to class 4 (a "clean" 4), then class 4 gets a finite threshold
+    decide(p.db, { frameIds: [p.frame('v', 1)], action: 'relabel', label: 4 });
+    const r2 = computeFlags(p.db, { rule: 'confident-learning' });
+    expect(Number.isFinite(r2.result.thresholds![4]!)).toBe(true);
+    const byIdx = new Map(r2.flags.map((f) => [f.idx, f]));
+    expect(byIdx.get(4)?.suggested).toBe(4);
+    expect(byIdx.get(5)?.suggested).toBe(4); // split vote still reaches t_4
+    expect(byIdx.get(1)?.suggested).toBe(0); // the relabelled frame: nets say 0 above t_0
+    expect(byIdx.get(4)!.details.clThreshold).toBeCloseTo(r2.result.thresholds![4]!, 3);
+  });
+
+  it('re-scoring replaces open flags and keeps decided ones', () => {
+    standard();
+    scoreRun(p.db);
+    const first = queuePage(p.db).items;
+    decide(p.db, { frameIds: [first[1]!.frameId], action: 'exclude' });
+    scoreRun(p.db);
+    const open = queuePage(p.db).items;
+    expect(open.map((i) => i.idx)).toEqual([4]);
+    expect(open[0]!.flagId).not.toBe(first[0]!.flagId);
+    const decided = queuePage(p.db, { filter: { status: 'decided' } }).items;
+    expect(decided.map((i) => i.flagId)).toEqual([first[1]!.flagId]);
+    expect(pairCounts(p.db, 'open')).toEqual([{ given: 0, suggested: 4, n: 1 }]);
+    expect(pairCounts(p.db, 'decided')).toEqual([{ given: 1, suggested: 2, n: 1 }]);
+  });
+
+  it('a kept frame is not flagged again unless the new evidence is stronger', () => {
+    const { runId } = standard();
+    scoreRun(p.db);
+    const top = queuePage(p.db).items[0]!;
+    decide(p.db, { frameIds: [top.frameId], action: 'keep' });
+    const again = scoreRun(p.db, { runId });
+    expect(again.suppressedByReview).toBe(1);
+    expect(queuePage(p.db).items.map((i) => i.idx)).toEqual([8]);
+
+    // a new run whose networks are even more certain about class 4
+    const f = (i: number) => p.frame('v', i);
+    const run2 = addRun(p.db, 3, [
+      [f(4), nets(peaked(4, 0.99), peaked(4, 0.99), peaked(4, 0.99))],
+      [f(8), nets(peaked(2, 0.3), peaked(2, 0.35), peaked(2, 0.3))],
+    ]);
+    const stronger = scoreRun(p.db, { runId: run2 });
+    expect(stronger.suppressedByReview).toBe(0);
+    const items = queuePage(p.db).items;
+    expect(items.map((i) => i.idx)).toEqual([4, 8]);
+    expect(items[0]!.score).toBeGreaterThan(top.score);
+
+    // protection follows the newest keep that is not undone: undoing the second keep falls back to
+    // the first one, which was made on weaker evidence than this run's
+    const weaker = addRun(p.db, 3, [[f(4), nets(peaked(4, 0.9), peaked(4, 0.9), peaked(4, 0.9))]]);
+    decide(p.db, { frameIds: [items[0]!.frameId], action: 'keep' });
+    expect(scoreRun(p.db, { runId: weaker }).flagged).toBe(0);
+    undo(p.db);
+    expect(scoreRun(p.db, { runId: weaker }).flagged).toBe(1);
+  });
+
+  it('scores the current label, skips unlabelled frames and labels outside the model', () => {
+    p = makeProject([{ name: 'v', labels: [0, -1, 0] }]);
+    const f = (i: number) => p.frame('v', i);
+    addRun(p.db, 2, [
+      [f(1), nets(peaked(3), peaked(3))],
+      [f(2), nets(peaked(3), peaked(3))],
+      [f(3), nets(peaked(0), peaked(0))],
+    ]);
+    expect(scoreRun(p.db)).toMatchObject({ scored: 2, flagged: 1 });
+    decide(p.db, { frameIds: [f(1)], action: 'accept' });
+    // the current label is now 3, which the networks agree with
+    expect(scoreRun(p.db).flagged).toBe(0);
+  });
+
+  it('adds temporal evidence for a flicker', () => {
+    p = makeProject([{ name: 'v', labels: [2, 2, 5, 2, 2] }]);
+    const f = (i: number) => p.frame('v', i);
+    const same = nets(peaked(2, 0.6), peaked(2, 0.6));
+    addRun(
+      p.db,
+      2,
+      [1, 2, 3, 4, 5].map((i) => [f(i), same] as [number, Float32Array]),
+    );
+    const r = computeFlags(p.db);
+    expect(r.flags).toHaveLength(1);
+    expect(r.flags[0]!.details.flicker).toBe(true);
+    expect(r.flags[0]!.details.temporal).toBe(1);
+    expect(r.flags[0]!.score).toBeGreaterThan(0.2);
+  });
+});

@@ -136,3 +136,150 @@ export function parseRequest<K extends RequestName>(name: K, payload: unknown): 
 export function isRequestName(name: string): name is RequestName {
   return Object.prototype.hasOwnProperty.call(requests, name);
 }
+
+// ---- Results -------------------------------------------------------------------------------
+
+export interface DatasetInfoResult {
+  project: string;
+  videos: number;
+  frames: number;
+  labelledFrames: number;
+  trainableFrames: number;
+  missingCrops: number;
+  reviewedFrames: number;
+  labelSets: string[];
+  splits: Record<string, { videos: number; frames: number; labelled: number; trainable: number; missingCrops: number; perClass: number[] }>;
+  perClass: number[];
+  classNames: string[];
+}
+
+export interface RunSummary {
+  id: number;
+  kind: string;
+  status: string;
+  config: Record<string, unknown>;
+  backend: string | null;
+  device: string | null;
+  startedAt: string;
+  finishedAt: string | null;
+  epochs: number;
+  best: { epoch: number; overall: number; accuracy: number; macroF1: number } | null;
+  hasPredictions: boolean;
+  error: string | null;
+}
+
+export interface QueueItem {
+  flagId: number;
+  frameId: number;
+  video: string;
+  split: string;
+  idx: number;
+  given: number;
+  suggested: number;
+  current: number;
+  score: number;
+  allAgree: boolean;
+  rule: string;
+  status: 'open' | 'decided';
+  /** per-network probability of the suggested class, for the small bars */
+  netProbs: number[];
+}
+
+export interface QueuePage {
+  items: QueueItem[];
+  next: { score: number; id: number } | null;
+  total: number;
+}
+
+export interface PairCount {
+  given: number;
+  suggested: number;
+  count: number;
+}
+
+export interface FrameDetail {
+  frameId: number;
+  video: string;
+  split: string;
+  idx: number;
+  original: number;
+  current: number;
+  hasFace: boolean;
+  /** probs[net][class] */
+  probs: number[][] | null;
+  consensus: number | null;
+  flag: QueueItem | null;
+  neighbours: { frameId: number; idx: number; current: number; consensus: number | null; flagged: boolean }[];
+  /** the whole video's label and consensus tracks, for the timeline */
+  timeline: { labels: number[]; consensus: (number | null)[]; flagged: number[] };
+  history: { action: string; before: number; after: number; at: string }[];
+}
+
+export interface SegmentItem {
+  video: string;
+  start: number;
+  end: number;
+  given: number;
+  suggested: number;
+  frameIds: number[];
+  score: number;
+}
+
+export interface DecideResult {
+  decided: number;
+  groupId: number;
+}
+
+export interface ReviewCounts {
+  flagged: number;
+  reviewed: number;
+  remaining: number;
+}
+
+export interface ExportResult {
+  format: string;
+  paths: string[];
+  summary: Record<string, unknown>;
+}
+
+export interface ExportPreview {
+  changes: number;
+  pairs: PairCount[];
+  sample: { video: string; idx: number; original: number; cleaned: number; action: string }[];
+}
+
+/** What each request returns. */
+export interface Results {
+  'project.info': DatasetInfoResult;
+  'import.abaw': JobInfo;
+  'import.video': JobInfo;
+  'import.images': JobInfo;
+  'jobs.list': JobInfo[];
+  'jobs.cancel': { ok: boolean };
+  'train.start': JobInfo;
+  'train.pause': { ok: boolean };
+  'train.resume': { ok: boolean };
+  'runs.list': RunSummary[];
+  'runs.metrics': { run: RunSummary; epochs: EpochMetrics[] };
+  'infer.start': JobInfo;
+  'flags.score': { runId: number; flagged: number; scored: number; rule: string };
+  'review.queue': QueuePage;
+  'review.pairs': PairCount[];
+  'review.frame': FrameDetail;
+  'review.segments': SegmentItem[];
+  'review.decide': DecideResult;
+  'review.undo': { undone: number };
+  'review.redo': { redone: number };
+  'review.counts': ReviewCounts;
+  'export.preview': ExportPreview;
+  'export.run': ExportResult;
+}
+
+/** The core as every host sees it: requests in, events out. */
+export interface ConcordCore {
+  request<K extends RequestName>(name: K, payload: RequestPayload<K>): Promise<Results[K]>;
+  on<E extends EventName>(event: E, cb: (data: Events[E]) => void): () => void;
+  /** Absolute path of a frame's crop, or null; hosts serve it as an image. */
+  framePath(frameId: number): string | null;
+  close(): Promise<void>;
+}

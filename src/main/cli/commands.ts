@@ -1,6 +1,31 @@
-// Commands beyond the foundation (training, review, hosts), loaded on demand.
+// Commands beyond the foundation (training, review, hosts), loaded on demand so `concord info`
+// never pays for tfjs or the web build.
 import type { Io } from '../cli';
 
 export type Command = (args: string[], io: Io) => Promise<number>;
 
-export const commands: Record<string, Command> = {};
+const lazy =
+  <M,>(load: () => Promise<M>, pick: (m: M) => Command): Command =>
+  async (args, io) =>
+    pick(await load())(args, io);
+
+const train = () => import('./train');
+const review = () => import('./review');
+const serve = () => import('./serve');
+
+export const commands: Record<string, Command> = {
+  train: lazy(train, (m) => m.train),
+  finetune: lazy(train, (m) => m.finetune),
+  pretrain: lazy(train, (m) => m.pretrain),
+  infer: lazy(train, (m) => m.infer),
+  crossfit: lazy(train, (m) => m.crossfit),
+  eval: lazy(train, (m) => m.evalCommand),
+  flags: lazy(review, (m) => m.flagsCommand),
+  decide: lazy(review, (m) => m.decideCommand),
+  undo: lazy(review, (m) => m.undoCommand),
+  redo: lazy(review, (m) => m.redoCommand),
+  export: lazy(review, (m) => m.exportCommand),
+  serve: lazy(serve, (m) => m.serveCommand),
+  start: lazy(serve, (m) => m.startCommand),
+  demo: lazy(serve, (m) => m.startCommand),
+};

@@ -69,6 +69,8 @@ export interface FlagDetails {
   temporal: number;
   score: number;
   mean: number[];
+  /** Each network's probability of the suggested class (the review grid's small bars). */
+  perNet: number[];
   clThreshold?: number;
 }
 
@@ -177,6 +179,7 @@ export function computeFlags(db: Db, opts: ScoreOptions = {}): { result: ScoreRe
         temporal,
         score: round(score),
         mean: Array.from(s.mean, round),
+        perNet: Array.from({ length: vp.nets }, (_, j) => round(vp.probs[i * size + j * vp.classes + suggested!]!)),
       };
       if (thresholds) details.clThreshold = round(thresholds[suggested]!);
       flags.push({ runId, frameId, videoId, idx: vp.idx[i]!, rule, given: label, suggested, score, allAgree: s.allAgree, details });

@@ -954,3 +954,37 @@ export function videoPredictions(db: Db, runId: number, videoId: number): VideoP
 export function runHasPredictions(db: Db, runId: number): boolean {
   return stmt(db, 'SELECT 1 FROM predictions WHERE run_id = ? LIMIT 1').get(runId) !== undefined;
 }
+
+/**
+ * A whole video's label track against the consensus track, for the review timeline. Arrays are
+ * indexed by frame idx-1; consensus is null where the run has no prediction.
+ */
+export function videoTimeline(db: Db, videoId: number, runId: number | null): { labels: number[]; consensus: (number | null)[]; flagged: number[] } {
+  const rows = stmt(
+    db,
+    `SELECT f.idx, l.current_label AS label, p.nets, p.classes, p.probs
+     FROM frames f JOIN labels l ON l.frame_id = f.id
+     LEFT JOIN predictions p ON p.frame_id = f.id AND p.run_id = ?
+     WHERE f.video_id = ? ORDER BY f.idx`,
+  ).all(runId ?? -1, videoId) as { idx: number; label: number; nets: number | null; classes: number | null; probs: Buffer | null }[];
+  const labels: number[] = [];
+  const consensus: (number | null)[] = [];
+  for (const r of rows) {
+    labels[r.idx - 1] = r.label;
+    consensus[r.idx - 1] = r.probs && r.nets && r.classes ? argmax(meanProbs(decodeProbs(r.probs), r.nets, r.classes)) : null;
+  }
+  const flagged = (stmt(db, "SELECT DISTINCT idx FROM flags WHERE video_id = ? AND status = 'open' ORDER BY idx").all(videoId) as { idx: number }[]).map(
+    (r) => r.idx,
+  );
+  return { labels, consensus, flagged };
+}
+
+/** A frame's crop path by id, or null when the frame does not exist or has no crop. */
+export function framePathOf(db: Db, frameId: number): string | null {
+  const r = stmt(
+    db,
+    'SELECT f.idx, f.has_face, f.image_path, v.frames_dir FROM frames f JOIN videos v ON v.id = f.video_id WHERE f.id = ?',
+  ).get(frameId) as { idx: number; has_face: number; image_path: string | null; frames_dir: string | null } | undefined;
+  if (!r || !r.has_face) return null;
+  return framePath(r.frames_dir, r.idx, r.image_path);
+}

@@ -1,0 +1,148 @@
+// The review and export requests of the contract, adapted from the review core's shapes.
+import type { FrameDetail, PairCount, QueueItem, QueuePage, RequestPayload, Results, SegmentItem } from '../../shared/api';
+import type { Db } from './store/db';
+import {
+  frameDetail as storeFrameDetail,
+  framePathOf,
+  pairCounts,
+  queuePage,
+  reviewCounts,
+  flagSegments,
+  videoTimeline,
+  type QueueItem as StoreQueueItem,
+} from './store/review';
+import { decide as decideFrames, redo as redoGroup, undo as undoGroup } from './review/decisions';
+import { scoreRun } from './review/flags';
+import { exportPreview as previewExport, exportProject } from './export/export';
+import type { Core } from './app';
+
+export function framePathById(db: Db, frameId: number): string | null {
+  return framePathOf(db, frameId);
+}
+
+function netProbsOf(item: StoreQueueItem): number[] {
+  const per = (item.details as { perNet?: number[] } | null)?.perNet;
+  return Array.isArray(per) ? per : [];
+}
+
+function toItem(i: StoreQueueItem): QueueItem {
+  return {
+    flagId: i.flagId,
+    frameId: i.frameId,
+    video: i.video,
+    split: i.split,
+    idx: i.idx,
+    given: i.given,
+    suggested: i.suggested,
+    current: i.current,
+    score: i.score,
+    allAgree: i.allAgree,
+    rule: i.rule,
+    status: i.status,
+    netProbs: netProbsOf(i),
+  };
+}
+
+export function queue(db: Db, p: RequestPayload<'review.queue'>): QueuePage {
+  const r = queuePage(db, { filter: p.filter, after: p.after, limit: p.limit });
+  const status = p.filter?.status ?? 'open';
+  const total = pairCounts(db, status)
+    .filter((c) => (p.filter?.given === undefined || c.given === p.filter.given) && (p.filter?.suggested === undefined || c.suggested === p.filter.suggested))
+    .reduce((s, c) => s + c.n, 0);
+  return { items: r.items.map(toItem), next: r.next, total };
+}
+
+export function pairs(db: Db, p: RequestPayload<'review.pairs'>): PairCount[] {
+  return pairCounts(db, p.status ?? 'open').map((c) => ({ given: c.given, suggested: c.suggested, count: c.n }));
+}
+
+export function frame(db: Db, p: RequestPayload<'review.frame'>): FrameDetail {
+  const d = storeFrameDetail(db, p.frameId, { context: p.context });
+  const open = d.flags.find((f) => f.status === 'open') ?? d.flags[0];
+  const flag: QueueItem | null = open
+    ? {
+        flagId: open.id,
+        frameId: d.frameId,
+        video: d.video,
+        split: d.split,
+        idx: d.idx,
+        given: open.given,
+        suggested: open.suggested,
+        current: d.current,
+        score: open.score,
+        allAgree: Boolean(open.all_agree),
+        rule: open.rule,
+        status: open.status,
+        netProbs: d.probs.map((q) => q[open.suggested] ?? 0),
+      }
+    : null;
+  return {
+    frameId: d.frameId,
+    video: d.video,
+    split: d.split,
+    idx: d.idx,
+    original: d.original,
+    current: d.current,
+    hasFace: d.hasFace,
+    probs: d.probs.length ? d.probs : null,
+    consensus: d.consensus,
+    flag,
+    neighbours: d.neighbours.map((n) => ({ frameId: n.frameId, idx: n.idx, current: n.current, consensus: n.consensus, flagged: Boolean(n.flag && n.flag.status === 'open') })),
+    timeline: videoTimeline(db, d.videoId, d.runId),
+    history: d.decisions.map((x) => ({ action: x.action, before: x.label_before, after: x.label_after, at: x.created_at })),
+  };
+}
+
+export function segments(db: Db, p: RequestPayload<'review.segments'>): SegmentItem[] {
+  return flagSegments(db, { filter: p.filter, limit: p.limit, minLength: 2 }).map((s) => ({
+    video: s.video,
+    start: s.startIdx,
+    end: s.endIdx,
+    given: s.given[0] ?? -1,
+    suggested: s.suggested,
+    frameIds: s.frameIds,
+    score: s.maxScore,
+  }));
+}
+
+export function counts(db: Db): Results['review.counts'] {
+  const c = reviewCounts(db);
+  return { flagged: c.open + c.decided, reviewed: c.decided, remaining: c.open };
+}
+
+export function score(core: Core, p: RequestPayload<'flags.score'>): Results['flags.score'] {
+  const r = scoreRun(core.db, { runId: p.runId, rule: p.rule, threshold: p.threshold, projectDir: core.projectDir });
+  return { runId: r.runId, flagged: r.flagged, scored: r.scored, rule: r.rule };
+}
+
+export function decide(core: Core, p: RequestPayload<'review.decide'>): Results['review.decide'] {
+  const r = decideFrames(core.db, { frameIds: p.frameIds, action: p.action, label: p.label, actor: 'ui' });
+  core.emit('review.changed', { frameIds: r.changes.map((c) => c.frameId) });
+  return { decided: r.changes.length, groupId: r.groupId };
+}
+
+export function undo(core: Core): Results['review.undo'] {
+  const r = undoGroup(core.db, { actor: 'ui' });
+  if (r) core.emit('review.changed', { frameIds: r.changes.map((c) => c.frameId) });
+  return { undone: r?.changes.length ?? 0 };
+}
+
+export function redo(core: Core): Results['review.redo'] {
+  const r = redoGroup(core.db, { actor: 'ui' });
+  if (r) core.emit('review.changed', { frameIds: r.changes.map((c) => c.frameId) });
+  return { redone: r?.changes.length ?? 0 };
+}
+
+export function exportPreview(db: Db): Results['export.preview'] {
+  const p = previewExport(db, { limit: 50 });
+  return {
+    changes: p.changed,
+    pairs: p.pairs.map((x) => ({ given: x.from, suggested: x.to, count: x.n })),
+    sample: p.first.map((x) => ({ video: x.video, idx: x.frame, original: x.original, cleaned: x.cleaned, action: 'changed' })),
+  };
+}
+
+export function exportRun(core: Core, p: RequestPayload<'export.run'>): Results['export.run'] {
+  const r = exportProject(core.db, { format: p.format, outDir: core.path(p.outDir) });
+  return { format: r.format, paths: r.files, summary: r.summary };
+}

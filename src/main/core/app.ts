@@ -1,0 +1,169 @@
+// The application core: implements the contract (src/shared/api.ts) over one project folder.
+// Host-agnostic plain Node: the Electron shell, the HTTP/WebSocket host and tests all use it.
+import { EventEmitter } from 'node:events';
+import { existsSync, realpathSync } from 'node:fs';
+import { isAbsolute, relative, resolve } from 'node:path';
+import {
+  parseRequest,
+  type ConcordCore,
+  type EventName,
+  type Events,
+  type JobInfo,
+  type RequestName,
+  type RequestPayload,
+  type Results,
+} from '../../shared/api';
+import { ABAW8 } from '../../shared/labels';
+import { openDb, WriterLock, type Db } from './store/db';
+import { datasetInfo } from './store/dataset';
+import { importAbawAsync } from './ingest/abaw';
+import { importImages } from './ingest/images';
+import { JobRegistry } from './jobs-registry';
+import * as training from './app-training';
+import * as review from './app-review';
+
+export interface CoreOptions {
+  /**
+   * Folders that request paths may point into, besides the project itself. Undefined means no
+   * restriction (the desktop app, where the user picks paths in native dialogs); the headless
+   * host passes a list so a browser can never reach outside them.
+   */
+  allowedRoots?: string[];
+  /** How to start the trainer process (the Electron shell passes a utilityProcess launcher). */
+  launchTrainer?: training.TrainerLauncher;
+}
+
+export class PathRefusedError extends Error {}
+
+function inside(root: string, p: string): boolean {
+  const r = relative(root, p);
+  return r === '' || (!r.startsWith('..') && !isAbsolute(r));
+}
+
+function canonical(p: string): string {
+  // Resolve symlinks of the longest existing prefix, so a link cannot smuggle a path out.
+  let cur = resolve(p);
+  const rest: string[] = [];
+  while (!existsSync(cur)) {
+    const parent = resolve(cur, '..');
+    if (parent === cur) break;
+    rest.unshift(cur.slice(parent.length + 1));
+    cur = parent;
+  }
+  return resolve(realpathSync(cur), ...rest);
+}
+
+export class Core implements ConcordCore {
+  readonly db: Db;
+  readonly jobs: JobRegistry;
+  private readonly events = new EventEmitter();
+  private readonly roots: string[] | null;
+
+  constructor(
+    readonly projectDir: string,
+    readonly options: CoreOptions = {},
+  ) {
+    this.db = openDb(projectDir, { create: true });
+    this.roots = options.allowedRoots ? [projectDir, ...options.allowedRoots].map(canonical) : null;
+    this.events.setMaxListeners(100);
+    this.jobs = new JobRegistry({
+      onProgress: (job) => job.progress && this.emit('job.progress', { jobId: job.jobId, kind: job.kind, progress: job.progress }),
+      onDone: (job, result) => this.emit('job.done', { jobId: job.jobId, kind: job.kind, result }),
+      onError: (job, error) => this.emit('job.error', { jobId: job.jobId, kind: job.kind, error }),
+    });
+  }
+
+  emit<E extends EventName>(event: E, data: Events[E]): void {
+    this.events.emit(event, data);
+  }
+
+  on<E extends EventName>(event: E, cb: (data: Events[E]) => void): () => void {
+    this.events.on(event, cb as (d: unknown) => void);
+    return () => this.events.off(event, cb as (d: unknown) => void);
+  }
+
+  /** A path from a request, made absolute (relative to the project) and checked against the allowed roots. */
+  path(p: string): string {
+    const abs = resolve(this.projectDir, p);
+    if (this.roots && !this.roots.some((r) => inside(r, canonical(abs)))) {
+      throw new PathRefusedError(`path ${p} is outside the project and the allowed data folders`);
+    }
+    return abs;
+  }
+
+  framePath(frameId: number): string | null {
+    return review.framePathById(this.db, frameId);
+  }
+
+  async request<K extends RequestName>(name: K, payload: RequestPayload<K>): Promise<Results[K]> {
+    const handler = this.handlers[name] as (p: unknown) => Promise<Results[K]> | Results[K];
+    if (!handler) throw new Error(`unknown request ${String(name)}`);
+    return await handler(parseRequest(name, payload));
+  }
+
+  private importJob(kind: string, work: (signal: AbortSignal, progress: (p: import('../../shared/api').Progress) => void) => Promise<unknown> | unknown): JobInfo {
+    return this.jobs.start(kind, async (c) => {
+      const lock = new WriterLock(this.projectDir, 'import');
+      lock.acquire();
+      try {
+        return await work(c.signal, c.progress);
+      } finally {
+        lock.release();
+      }
+    });
+  }
+
+  private readonly handlers: { [K in RequestName]: (p: any) => Promise<Results[K]> | Results[K] } = {
+    'project.info': () => ({ project: this.projectDir, classNames: [...ABAW8], ...datasetInfo(this.db) }),
+    'import.abaw': (p) =>
+      this.importJob('import.abaw', (signal, progress) =>
+        importAbawAsync(this.db, {
+          annotations: this.path(p.annotations),
+          frames: this.path(p.frames),
+          videos: p.videos ? this.path(p.videos) : undefined,
+          verify: p.verify,
+          signal,
+          onProgress: progress,
+        }),
+      ),
+    'import.images': (p) =>
+      this.importJob('import.images', (signal, progress) =>
+        importImages(this.db, { list: this.path(p.list), root: this.path(p.root), format: p.format, signal, onProgress: progress }),
+      ),
+    'import.video': (p) =>
+      this.importJob('import.video', async (signal, progress) => {
+        const { importVideos } = await import('./ingest/video-import');
+        return importVideos(this.db, { projectDir: this.projectDir, videos: this.path(p.videos), annotations: this.path(p.annotations), signal, onProgress: progress });
+      }),
+    'jobs.list': () => this.jobs.list(),
+    'jobs.cancel': (p) => ({ ok: this.jobs.cancel(p.jobId) }),
+    'train.start': (p) => training.startTraining(this, p),
+    'train.pause': (p) => ({ ok: this.jobs.pause(p.jobId) }),
+    'train.resume': (p) => ({ ok: this.jobs.resume(p.jobId) }),
+    'runs.list': () => training.listRunSummaries(this.db),
+    'runs.metrics': (p) => training.runMetrics(this.db, p.runId),
+    'infer.start': (p) => training.startInference(this, p),
+    'flags.score': (p) => review.score(this, p),
+    'review.queue': (p) => review.queue(this.db, p),
+    'review.pairs': (p) => review.pairs(this.db, p),
+    'review.frame': (p) => review.frame(this.db, p),
+    'review.segments': (p) => review.segments(this.db, p),
+    'review.decide': (p) => review.decide(this, p),
+    'review.undo': () => review.undo(this),
+    'review.redo': () => review.redo(this),
+    'review.counts': () => review.counts(this.db),
+    'export.preview': () => review.exportPreview(this.db),
+    'export.run': (p) => review.exportRun(this, p),
+  };
+
+  async close(): Promise<void> {
+    await this.jobs.cancelAll();
+    await training.stopAll(this);
+    this.events.removeAllListeners();
+    this.db.close();
+  }
+}
+
+export async function createCore(projectDir: string, options: CoreOptions = {}): Promise<Core> {
+  return new Core(resolve(projectDir), options);
+}

@@ -1,0 +1,106 @@
+// The whole demo pipeline through the `concord` command line, in-process, against real files:
+// demo-data → init → import abaw → info → train → infer → flags → decide → undo/redo → export.
+import { describe, expect, it } from 'vitest';
+import { join } from 'node:path';
+import { readFileSync, readdirSync } from 'node:fs';
+import { main, type Io } from '../../../src/main/cli';
+import { openDb } from '../../../src/main/core/store/db';
+import { parseAbawAnnotation } from '../../../src/main/core/ingest/abaw';
+import { tempDir } from '../../helpers/tmp';
+
+function capture(): Io & { stdout: string[]; stderr: string[] } {
+  const stdout: string[] = [];
+  const stderr: string[] = [];
+  return { stdout, stderr, out: (s) => stdout.push(s), err: (s) => stderr.push(s) };
+}
+
+async function run(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  const io = capture();
+  const code = await main(argv, io);
+  return { code, out: io.stdout.join('\n'), err: io.stderr.join('\n') };
+}
+
+describe('concord CLI demo pipeline', () => {
+  const root = tempDir('concord cli ü ');
+  const data = join(root, 'demo data');
+  const project = join(root, 'proj');
+
+  it('info reports exactly the counts in the generator files', async () => {
+    const gen = await run('demo-data', data, '--videos', '5', '--frames', '40', '--noise', '0.3', '--seed', '5', '--no-video', '--json');
+    expect(gen.code).toBe(0);
+    expect((await run('init', project)).code).toBe(0);
+    const imp = await run('import', 'abaw', project, '--annotations', join(data, 'annotations'), '--frames', join(data, 'cropped_aligned'), '--json');
+    expect(imp.code).toBe(0);
+    const info = JSON.parse((await run('info', project, '--json')).out);
+
+    // Count from the generator's own files: ground_truth.csv and the annotation files.
+    const gt = readFileSync(join(data, 'ground_truth.csv'), 'utf8').trim().split('\n').slice(1).map((l) => l.split(','));
+    const demo = JSON.parse(readFileSync(join(data, 'demo.json'), 'utf8'));
+    expect(info.frames).toBe(gt.length);
+    expect(info.labelledFrames).toBe(gt.filter((r) => r[3] !== '-1').length);
+    const perClass = new Array(7).fill(0);
+    for (const r of gt) if (r[3] !== '-1') perClass[Number(r[3])]++;
+    expect(info.perClass).toEqual(perClass);
+    let missing = 0;
+    let files = 0;
+    for (const split of readdirSync(join(data, 'annotations'))) {
+      for (const f of readdirSync(join(data, 'annotations', split))) {
+        files++;
+        const name = f.replace(/\.txt$/, '');
+        const lines = parseAbawAnnotation(readFileSync(join(data, 'annotations', split, f), 'utf8'), f).labels.length;
+        const crops = new Set(readdirSync(join(data, 'cropped_aligned', name)));
+        for (let i = 1; i <= lines; i++) if (!crops.has(`${String(i).padStart(5, '0')}.jpg`)) missing++;
+        expect(info.splits[split].frames).toBeGreaterThanOrEqual(lines);
+      }
+    }
+    expect(info.videos).toBe(files);
+    expect(info.missingCrops).toBe(missing);
+    expect(info.splits.Train_Set.labelled).toBe(demo.splits.Train_Set.labelled);
+    expect(info.splits.Validation_Set.frames).toBe(demo.splits.Validation_Set.frames);
+  });
+
+  it('trains, infers, flags, records decisions with undo/redo, and exports cleaned labels', async () => {
+    const train = await run('train', project, '--epochs', '2', '--model', 'tiny', '--input', '32', '--batch', '16', '--nets', '3', '--json');
+    expect(train.code, train.err).toBe(0);
+    const db = openDb(project);
+    const epochs = db.prepare('SELECT epoch, loss_total, lambda, val FROM epoch_metrics ORDER BY epoch').all() as { epoch: number; loss_total: number; lambda: number; val: string }[];
+    expect(epochs).toHaveLength(2);
+    expect(epochs[1]!.lambda).toBeGreaterThan(epochs[0]!.lambda);
+    expect(JSON.parse(epochs[1]!.val).nets).toHaveLength(3);
+
+    expect((await run('infer', project)).code).toBe(0);
+    const withCrop = (db.prepare('SELECT COUNT(*) n FROM frames WHERE has_face = 1').get() as { n: number }).n;
+    expect((db.prepare('SELECT COUNT(*) n FROM predictions').get() as { n: number }).n).toBe(withCrop);
+
+    const flags = await run('flags', project, '--rule', 'score-threshold', '--threshold', '0', '--top', '3', '--json');
+    expect(flags.code, flags.err).toBe(0);
+    const top = JSON.parse(flags.out).flags as { video: string; idx: number; given: number; suggested: number }[];
+    expect(top.length).toBeGreaterThan(0);
+    const f = top[0]!;
+    const ref = `${f.video}:${f.idx}`;
+
+    expect((await run('decide', project, '--frame', ref, '--action', 'accept')).code).toBe(0);
+    expect((await run('undo', project)).code).toBe(0);
+    expect((await run('redo', project)).code).toBe(0);
+    const bad = await run('decide', project, '--frame', `${f.video}:99999`, '--action', 'keep');
+    expect(bad.code).toBe(1);
+    expect(bad.err).toMatch(/there is no frame 99999/);
+
+    const audit = db.prepare('SELECT action, label_before, label_after FROM decisions ORDER BY id').all() as { action: string; label_before: number; label_after: number }[];
+    expect(audit.map((a) => a.action)).toEqual(['accept', 'undo', 'redo']);
+    expect(audit[0]).toMatchObject({ label_before: f.given, label_after: f.suggested });
+
+    const out = join(root, 'cleaned');
+    expect((await run('export', project, '--format', 'abaw', '--out', out)).code).toBe(0);
+    const video = db.prepare('SELECT split FROM videos WHERE name = ?').get(f.video) as { split: string };
+    const exported = parseAbawAnnotation(readFileSync(join(out, video.split, `${f.video}.txt`), 'utf8'), 'x');
+    expect(exported.labels[f.idx - 1]).toBe(f.suggested);
+    db.close();
+  });
+
+  it('gives clear errors for usage mistakes and missing projects', async () => {
+    expect((await run('import', 'abaw', join(root, 'nope'), '--annotations', 'a', '--frames', 'b')).err).toMatch(/is not a Concord project/);
+    expect((await run('bogus')).code).toBe(2);
+    expect((await run('flags', join(root, 'nope'))).code).toBe(1);
+  });
+});

@@ -7,6 +7,7 @@ import { datasetInfo } from './core/store/dataset';
 import { ImportError, importAbaw } from './core/ingest/abaw';
 import { importImages } from './core/ingest/images';
 import { CancelledError } from './core/progress';
+import { DemoDataError } from './core/demo/errors';
 import { progressPrinter } from './cli/progress-bar';
 import { ABAW8 } from '../shared/labels';
 
@@ -139,11 +140,11 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
       io.err(`concord: ${e.message}\nRun \`concord help\` for usage.`);
       return 2;
     }
-    if (e instanceof CancelledError) {
-      io.err(`concord: ${e.message}; run the same command again to resume`);
+    if (e instanceof CancelledError || (e as Error)?.name === 'AbortError') {
+      io.err(`concord: ${(e as Error).message}; run the same command again to resume`);
       return 130;
     }
-    if (e instanceof ProjectError || e instanceof ImportError) {
+    if (e instanceof ProjectError || e instanceof ImportError || e instanceof DemoDataError) {
       io.err(`concord: ${e.message}`);
       return 1;
     }

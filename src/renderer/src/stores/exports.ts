@@ -1,0 +1,49 @@
+// Export: what the cleaned labels change, then writing them out (ABAW files, CSV, or a report).
+import { defineStore } from 'pinia';
+import { ref } from 'vue';
+import type { ExportPreview, ExportResult } from '../../../shared/api';
+import { useApi } from '../api';
+
+export type ExportFormat = 'abaw' | 'csv' | 'report';
+
+export const useExportsStore = defineStore('exports', () => {
+  const api = useApi();
+  const format = ref<ExportFormat>('abaw');
+  const outDir = ref('export');
+  const preview = ref<ExportPreview | null>(null);
+  const results = ref<ExportResult[]>([]);
+  const busy = ref(false);
+  const error = ref<string | null>(null);
+
+  async function loadPreview(): Promise<void> {
+    try {
+      preview.value = await api.request('export.preview', {});
+      error.value = null;
+    } catch (e) {
+      error.value = (e as Error).message;
+    }
+  }
+
+  async function run(): Promise<void> {
+    if (!outDir.value.trim()) {
+      error.value = 'choose an output folder first';
+      return;
+    }
+    busy.value = true;
+    error.value = null;
+    try {
+      results.value = [await api.request('export.run', { format: format.value, outDir: outDir.value.trim() }), ...results.value];
+    } catch (e) {
+      error.value = (e as Error).message;
+    } finally {
+      busy.value = false;
+    }
+  }
+
+  async function pickOutDir(): Promise<void> {
+    const p = await api.desktop?.pickPath('folder', 'Export to folder');
+    if (p) outDir.value = p;
+  }
+
+  return { format, outDir, preview, results, busy, error, loadPreview, run, pickOutDir, canPick: !!api.desktop };
+});

@@ -1,0 +1,333 @@
+// Training: the run configuration, the running job with its live step and epoch series, run history.
+import { defineStore } from 'pinia';
+import { computed, reactive, ref, shallowRef, triggerRef } from 'vue';
+import type { EpochMetrics, JobInfo, Progress, RunSummary } from '../../../shared/api';
+import { useApi } from '../api';
+
+export type TrainKind = 'train' | 'finetune' | 'pretrain';
+
+export interface StepPoint {
+  /** global step: epoch * steps + step */
+  x: number;
+  epoch: number;
+  total: number;
+  sup: number;
+  cons: number;
+  lambda: number;
+  lr: number;
+  imagesPerSec: number;
+}
+
+export interface TrainForm {
+  nets: number;
+  epochs: number;
+  model: 'resnet18' | 'resnet10' | 'small' | 'tiny';
+  inputSize: number;
+  batch: number;
+  lambdaMax: number;
+  beta: number;
+  /** 0-based epoch where λ reaches λmax; null = 0.9 x epochs */
+  rampUp: number | null;
+  lrBackbone: number;
+  lrHead: number;
+  lrDecay: number;
+  augment: { enabled: boolean; preset: 'paper' | 'authors-code'; flip: boolean; jitter: boolean; affine: boolean; erase: boolean };
+  balanced: boolean;
+  seed: number;
+  backend: 'auto' | 'tensorflow' | 'tensorflow-gpu' | 'wasm' | 'cpu';
+}
+
+export const PRESETS: Record<'quick' | 'standard', { label: string; form: Partial<TrainForm> }> = {
+  quick: { label: 'Quick (tiny model)', form: { model: 'tiny', nets: 3, epochs: 3, inputSize: 48, batch: 16 } },
+  standard: { label: 'Standard (resnet18)', form: { model: 'resnet18', nets: 3, epochs: 20, inputSize: 112, batch: 32 } },
+};
+
+export function defaultForm(): TrainForm {
+  return {
+    nets: 3,
+    epochs: 3,
+    model: 'tiny',
+    inputSize: 48,
+    batch: 16,
+    lambdaMax: 0.9,
+    beta: 4,
+    rampUp: null,
+    lrBackbone: 1e-3,
+    lrHead: 1e-2,
+    lrDecay: 0.95,
+    augment: { enabled: true, preset: 'paper', flip: true, jitter: true, affine: true, erase: true },
+    balanced: false,
+    seed: 1,
+    backend: 'auto',
+  };
+}
+
+/** The form as the core's run config (src/trainer/config.ts field names). */
+export function formToConfig(f: TrainForm): Record<string, unknown> {
+  const a = f.augment;
+  return {
+    nets: f.nets,
+    epochs: f.epochs,
+    model: f.model,
+    inputSize: f.inputSize,
+    batch: f.batch,
+    lambdaMax: f.lambdaMax,
+    beta: f.beta,
+    rampUp: f.rampUp,
+    lrBackbone: f.lrBackbone,
+    lrHead: f.lrHead,
+    lrDecay: f.lrDecay,
+    augment: {
+      enabled: a.enabled,
+      preset: a.preset,
+      flip: { p: a.flip ? 0.5 : 0 },
+      jitter: { p: a.jitter ? 1 : 0 },
+      affine: { p: a.affine ? 0.5 : 0 },
+      erase: { p: a.erase ? 0.5 : 0 },
+    },
+    balanced: f.balanced,
+    seed: f.seed,
+    backend: f.backend,
+  };
+}
+
+export interface LiveJob {
+  jobId: string;
+  kind: string;
+  status: JobInfo['status'];
+  runId: number | null;
+  progress: Progress | null;
+  imagesPerSec: number | null;
+  error: string | null;
+}
+
+const MAX_STEPS = 20_000;
+/** Image-list sources pretrain on; video sources the chained finetune uses (see `concord pretrain`). */
+const IMAGE_SOURCES = ['rafdb', 'affectnet', 'csv'];
+const VIDEO_SOURCES = ['abaw', 'video'];
+
+export const useTrainingStore = defineStore('training', () => {
+  const api = useApi();
+  const form = reactive<TrainForm>(defaultForm());
+  const preset = ref<'quick' | 'standard' | 'custom'>('quick');
+  const runs = ref<RunSummary[]>([]);
+  const job = ref<LiveJob | null>(null);
+  const error = ref<string | null>(null);
+  const selectedRunId = ref<number | null>(null);
+  const compareIds = ref<[number | null, number | null]>([null, null]);
+  /** Per run: epoch metrics (from runs.metrics, then live train.epoch events). */
+  const epochs = shallowRef(new Map<number, EpochMetrics[]>());
+  /** Per run: step series seen live in this session. */
+  const steps = shallowRef(new Map<number, StepPoint[]>());
+
+  const running = computed(() => !!job.value && (job.value.status === 'running' || job.value.status === 'paused'));
+  const selectedRun = computed(() => runs.value.find((r) => r.id === selectedRunId.value) ?? null);
+  const selectedEpochs = computed(() => (selectedRunId.value === null ? [] : (epochs.value.get(selectedRunId.value) ?? [])));
+  const selectedSteps = computed(() => (selectedRunId.value === null ? [] : (steps.value.get(selectedRunId.value) ?? [])));
+  const bestRun = computed(
+    () => [...runs.value].filter((r) => r.best).sort((a, b) => (b.best!.overall ?? 0) - (a.best!.overall ?? 0))[0] ?? null,
+  );
+
+  function applyPreset(name: 'quick' | 'standard'): void {
+    Object.assign(form, PRESETS[name].form);
+    preset.value = name;
+  }
+
+  async function loadRuns(): Promise<void> {
+    try {
+      // newest first, whatever order the core lists them in
+      runs.value = (await api.request('runs.list', {})).sort((a, b) => b.id - a.id);
+      if (selectedRunId.value === null && runs.value.length) await selectRun(runs.value[0].id);
+    } catch (e) {
+      error.value = (e as Error).message;
+    }
+  }
+
+  async function loadMetrics(runId: number): Promise<void> {
+    try {
+      const m = await api.request('runs.metrics', { runId });
+      const live = epochs.value.get(runId) ?? [];
+      // keep live epochs that arrived after the fetch was answered
+      const merged = [...m.epochs, ...live.filter((e) => !m.epochs.some((x) => x.epoch === e.epoch))].sort((a, b) => a.epoch - b.epoch);
+      epochs.value.set(runId, merged);
+      triggerRef(epochs);
+    } catch (e) {
+      error.value = (e as Error).message;
+    }
+  }
+
+  async function selectRun(runId: number): Promise<void> {
+    selectedRunId.value = runId;
+    await loadMetrics(runId);
+  }
+
+  async function reattach(): Promise<void> {
+    try {
+      const jobs = await api.request('jobs.list', {});
+      const j = jobs.find((x) => isTrainKind(x.kind) && (x.status === 'running' || x.status === 'paused'));
+      if (j)
+        job.value = {
+          jobId: j.jobId,
+          kind: j.kind,
+          status: j.status,
+          runId: j.runId ?? null,
+          progress: j.progress,
+          imagesPerSec: null,
+          error: null,
+        };
+    } catch (e) {
+      error.value = (e as Error).message;
+    }
+  }
+
+  /** Pretrain-then-finetune: the finetune waits for this pretrain job to finish. */
+  let chainAfter: string | null = null;
+
+  async function start(kind: TrainKind, opts: { fromRun?: number; chained?: boolean } = {}): Promise<void> {
+    error.value = null;
+    const config = formToConfig(form);
+    if (kind === 'pretrain') config.sources = IMAGE_SOURCES;
+    if (kind === 'finetune') {
+      // the architecture comes from the run it continues (as `concord finetune` does)
+      delete config.model;
+      delete config.inputSize;
+      if (opts.chained) config.sources = VIDEO_SOURCES;
+    }
+    try {
+      const info = await api.request('train.start', { kind, config, ...(opts.fromRun !== undefined ? { fromRun: opts.fromRun } : {}) });
+      job.value = {
+        jobId: info.jobId,
+        kind: info.kind,
+        status: info.status,
+        runId: info.runId ?? null,
+        progress: info.progress,
+        imagesPerSec: null,
+        error: null,
+      };
+      if (info.runId) selectedRunId.value = info.runId;
+      chainAfter = kind === 'pretrain' && opts.chained ? info.jobId : null;
+    } catch (e) {
+      error.value = (e as Error).message;
+    }
+  }
+
+  async function control(op: 'pause' | 'resume' | 'cancel'): Promise<void> {
+    const j = job.value;
+    if (!j) return;
+    try {
+      if (op === 'cancel') await api.request('jobs.cancel', { jobId: j.jobId });
+      else {
+        const r = await api.request(op === 'pause' ? 'train.pause' : 'train.resume', { jobId: j.jobId });
+        if (r.ok) j.status = op === 'pause' ? 'paused' : 'running';
+        else error.value = `could not ${op} the job (it may have finished)`;
+      }
+    } catch (e) {
+      error.value = (e as Error).message;
+    }
+  }
+
+  function isTrainKind(kind: string): boolean {
+    return /^(train|finetune|pretrain|crossfit)/.test(kind);
+  }
+
+  function ours(jobId: string): LiveJob | null {
+    return job.value && job.value.jobId === jobId ? job.value : null;
+  }
+
+  api.on('train.step', (e) => {
+    const j = ours(e.jobId);
+    if (j) {
+      if (j.runId !== e.runId) {
+        j.runId = e.runId;
+        selectedRunId.value = e.runId;
+        void loadRuns();
+      }
+      j.imagesPerSec = e.imagesPerSec;
+    }
+    // A new array each step, so computeds downstream see a change (the charts thin it anyway).
+    let list = [
+      ...(steps.value.get(e.runId) ?? []),
+      {
+        x: e.epoch * e.steps + e.step,
+        epoch: e.epoch,
+        total: e.loss.total,
+        sup: e.loss.sup,
+        cons: e.loss.cons,
+        lambda: e.lambda,
+        lr: e.lr,
+        imagesPerSec: e.imagesPerSec,
+      },
+    ];
+    // Long runs: halve the resolution of the oldest half rather than grow without bound.
+    if (list.length > MAX_STEPS) list = list.filter((_, i) => i >= MAX_STEPS / 2 || i % 2 === 0);
+    steps.value.set(e.runId, list);
+    triggerRef(steps);
+  });
+  api.on('train.epoch', (e) => {
+    const list = epochs.value.get(e.runId) ?? [];
+    epochs.value.set(
+      e.runId,
+      [...list.filter((x) => x.epoch !== e.metrics.epoch), e.metrics].sort((a, b) => a.epoch - b.epoch),
+    );
+    triggerRef(epochs);
+    const j = ours(e.jobId);
+    if (j && j.runId === null) {
+      j.runId = e.runId;
+      selectedRunId.value = e.runId;
+    }
+    void loadRuns();
+  });
+  api.on('job.progress', (e) => {
+    const j = ours(e.jobId);
+    if (j) j.progress = e.progress;
+    else if (!job.value && isTrainKind(e.kind))
+      job.value = { jobId: e.jobId, kind: e.kind, status: 'running', runId: null, progress: e.progress, imagesPerSec: null, error: null };
+  });
+  api.on('job.done', (e) => {
+    const j = ours(e.jobId);
+    if (!j) return;
+    const result = (e.result ?? {}) as { status?: string; runId?: number | null };
+    j.status = result.status === 'cancelled' ? 'cancelled' : 'done';
+    if (j.runId === null && typeof result.runId === 'number') j.runId = result.runId;
+    void loadRuns().then(() => (j.runId !== null ? loadMetrics(j.runId) : undefined));
+    if (chainAfter === e.jobId) {
+      chainAfter = null;
+      if (j.status === 'done' && j.runId !== null) void start('finetune', { fromRun: j.runId, chained: true });
+    }
+  });
+  api.on('job.error', (e) => {
+    const j = ours(e.jobId);
+    if (!j) return;
+    if (chainAfter === e.jobId) chainAfter = null;
+    j.status = /cancel/i.test(e.error) ? 'cancelled' : 'failed';
+    j.error = e.error;
+    void loadRuns();
+  });
+  api.onReconnect(() => {
+    void loadRuns();
+    void reattach();
+  });
+
+  return {
+    form,
+    preset,
+    runs,
+    job,
+    error,
+    running,
+    selectedRunId,
+    selectedRun,
+    selectedEpochs,
+    selectedSteps,
+    compareIds,
+    epochs,
+    bestRun,
+    applyPreset,
+    loadRuns,
+    loadMetrics,
+    selectRun,
+    reattach,
+    start,
+    control,
+  };
+});

@@ -1,0 +1,697 @@
+// Training kernels for the tfjs `wasm` backend (tfjs 4.22).
+//
+// As shipped, wasm cannot train a convolution: it has no Conv2DBackpropFilter kernel, its
+// Conv2DBackpropInput is a naive loop (~10x slower than the XNNPACK forward conv), it has no
+// depthwise backprop kernels and its MaxPoolGrad loses the gradient of windows whose max is <= 0.
+// The replacements use the fast kernels wasm has (XNNPACK Conv2D, plain BatchMatMul) plus exact
+// index permutations (im2col, transposes, filter flips) done in JS on the wasm heap, so results
+// equal the reference gradients up to float32 summation order.
+//
+// The kernels call other wasm kernel functions directly with TensorInfos (no engine tensors), so
+// intermediates never touch engine bookkeeping; each is released with backend.disposeData.
+// Heap views are taken after the last allocation of a step: an allocation may grow the wasm
+// memory, which detaches earlier views in the single-threaded build.
+import * as tf from '@tensorflow/tfjs';
+import '@tensorflow/tfjs-backend-wasm';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+
+type Info = tf.TensorInfo;
+type Pad = 'same' | 'valid' | number | [[number, number], [number, number], [number, number], [number, number]];
+type Attrs = Record<string, unknown>;
+
+const WASM = 'wasm';
+const CONV2D_BACKPROP_FILTER = 'Conv2DBackpropFilter';
+const CONV2D_BACKPROP_INPUT = 'Conv2DBackpropInput';
+const DEPTHWISE_BACKPROP_FILTER = 'DepthwiseConv2dNativeBackpropFilter';
+const DEPTHWISE_BACKPROP_INPUT = 'DepthwiseConv2dNativeBackpropInput';
+const MAX_POOL_GRAD = 'MaxPoolGrad';
+const FUSED_BATCH_NORM = 'FusedBatchNorm';
+
+// ---------------------------------------------------------------------------------------------
+// Plumbing: run a registered wasm kernel on TensorInfos, free intermediates, view the heap.
+
+function runWasm(backend: BackendWasm, name: string, inputs: Record<string, Info>, attrs: Attrs = {}): Info {
+  const kernel = tf.getKernel(name, WASM);
+  if (kernel == null) throw new Error(`wasm-kernels: wasm kernel '${name}' is not registered`);
+  return kernel.kernelFunc({ inputs, attrs: attrs as tf.NamedAttrMap, backend }) as Info;
+}
+
+function free(backend: BackendWasm, info: Info): void {
+  backend.disposeData(info.dataId);
+}
+
+/** Same data, new shape; valid only while `info` lives (wasm kernels read shape from the info). */
+function view(info: Info, shape: number[]): Info {
+  return { dataId: info.dataId, shape, dtype: info.dtype };
+}
+
+function heap(backend: BackendWasm, info: Info): Float32Array {
+  return backend.typedArrayFromHeap(info) as Float32Array;
+}
+
+function explicitPad(top: number, bottom: number, left: number, right: number): Pad {
+  return [
+    [0, 0],
+    [top, bottom],
+    [left, right],
+    [0, 0],
+  ];
+}
+
+function conv2d(backend: BackendWasm, x: Info, filter: Info, strides: [number, number], dilations: [number, number], pad: Pad): Info {
+  return runWasm(backend, 'Conv2D', { x, filter }, { strides, dilations, pad, dataFormat: 'NHWC', dimRoundingMode: undefined });
+}
+
+function transpose(backend: BackendWasm, x: Info, perm: number[]): Info {
+  return runWasm(backend, 'Transpose', { x }, { perm });
+}
+
+function slice(backend: BackendWasm, x: Info, begin: number[], size: number[]): Info {
+  return runWasm(backend, 'Slice', { x }, { begin, size });
+}
+
+function requireChannelsLast(kernel: string, dataFormat: unknown): void {
+  if (dataFormat != null && dataFormat !== 'NHWC' && dataFormat !== 'channelsLast') {
+    throw new Error(`wasm-kernels: ${kernel} supports only dataFormat 'NHWC' on wasm, got '${String(dataFormat)}'`);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Strategy. Both formulations of each gradient are exact; which is faster depends on the shape.
+
+export type ConvGradStrategy = 'auto' | 'matmul' | 'conv';
+const strategy: { filter: ConvGradStrategy; input: ConvGradStrategy } = { filter: 'auto', input: 'auto' };
+
+/** Forces one formulation (benchmarks and tests compare them); 'auto' picks by shape. */
+export function setConvGradStrategy(next: Partial<{ filter: ConvGradStrategy; input: ConvGradStrategy }>): void {
+  Object.assign(strategy, next);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Layout helpers, all exact copies/permutations on the wasm heap (no arithmetic but col2im's
+// sums, which add the same products in the same order as a direct loop).
+
+/** dst[c * rows + r] = src[r * cols + c] for a rows x cols matrix; cache-blocked. */
+function transposeInto(src: Float32Array, srcOff: number, rows: number, cols: number, dst: Float32Array, dstOff: number): void {
+  const T = 16;
+  for (let r0 = 0; r0 < rows; r0 += T) {
+    const r1 = Math.min(r0 + T, rows);
+    for (let c0 = 0; c0 < cols; c0 += T) {
+      const c1 = Math.min(c0 + T, cols);
+      for (let r = r0; r < r1; r++) {
+        const s = srcOff + r * cols;
+        for (let c = c0; c < c1; c++) dst[dstOff + c * rows + r] = src[s + c];
+      }
+    }
+  }
+}
+
+/**
+ * Patch matrix of x for a conv: row n = (b, oh, ow), column (kh, kw, ci) = the filter layout,
+ * zero where the window hangs over the padding. `transposed` writes it column-major instead.
+ */
+function im2col(x: Float32Array, c: tf.backend_util.Conv2DInfo, dst: Float32Array, transposed: boolean): void {
+  const { batchSize: B, inHeight: H, inWidth: W, inChannels: Ci, outHeight: OH, outWidth: OW } = c;
+  const { filterHeight: KH, filterWidth: KW, strideHeight: sh, strideWidth: sw } = c;
+  const { top: pt, left: pl } = c.padInfo;
+  const KC = KH * KW * Ci;
+  const N = B * OH * OW;
+  dst.fill(0, 0, N * KC);
+  for (let b = 0; b < B; b++) {
+    for (let oh = 0; oh < OH; oh++) {
+      for (let ow = 0; ow < OW; ow++) {
+        const n = (b * OH + oh) * OW + ow;
+        for (let kh = 0; kh < KH; kh++) {
+          const i = oh * sh + kh - pt;
+          if (i < 0 || i >= H) continue;
+          for (let kw = 0; kw < KW; kw++) {
+            const j = ow * sw + kw - pl;
+            if (j < 0 || j >= W) continue;
+            const from = ((b * H + i) * W + j) * Ci;
+            const col = (kh * KW + kw) * Ci;
+            if (transposed) {
+              for (let ci = 0; ci < Ci; ci++) dst[(col + ci) * N + n] = x[from + ci];
+            } else if (Ci >= 16) {
+              dst.set(x.subarray(from, from + Ci), n * KC + col);
+            } else {
+              const to = n * KC + col;
+              for (let ci = 0; ci < Ci; ci++) dst[to + ci] = x[from + ci];
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+/** Inverse of im2col with accumulation: dx[b, i, j, ci] = sum of the patch entries that read it. */
+function col2im(cols: Float32Array, c: tf.backend_util.Conv2DInfo, dx: Float32Array): void {
+  const { batchSize: B, inHeight: H, inWidth: W, inChannels: Ci, outHeight: OH, outWidth: OW } = c;
+  const { filterHeight: KH, filterWidth: KW, strideHeight: sh, strideWidth: sw } = c;
+  const { top: pt, left: pl } = c.padInfo;
+  const KC = KH * KW * Ci;
+  dx.fill(0, 0, B * H * W * Ci);
+  for (let b = 0; b < B; b++) {
+    for (let oh = 0; oh < OH; oh++) {
+      for (let kh = 0; kh < KH; kh++) {
+        const i = oh * sh + kh - pt;
+        if (i < 0 || i >= H) continue;
+        for (let ow = 0; ow < OW; ow++) {
+          const from0 = ((b * OH + oh) * OW + ow) * KC + kh * KW * Ci;
+          for (let kw = 0; kw < KW; kw++) {
+            const j = ow * sw + kw - pl;
+            if (j < 0 || j >= W) continue;
+            const to = ((b * H + i) * W + j) * Ci;
+            const from = from0 + kw * Ci;
+            for (let ci = 0; ci < Ci; ci++) dx[to + ci] += cols[from + ci];
+          }
+        }
+      }
+    }
+  }
+}
+
+function matMul(backend: BackendWasm, a: Info, b: Info, m: number, k: number, n: number): Info {
+  // Only the plain product: wasm's transposeA/transposeB paths are ~13x slower (measured).
+  return runWasm(backend, 'BatchMatMul', { a: view(a, [1, m, k]), b: view(b, [1, k, n]) }, { transposeA: false, transposeB: false });
+}
+
+/** A 1x1, stride-1, unpadded conv is a matmul over pixels; its patch matrix is x itself. */
+function isPointwise(c: tf.backend_util.Conv2DInfo): boolean {
+  return (
+    c.filterHeight === 1 &&
+    c.filterWidth === 1 &&
+    c.strideHeight === 1 &&
+    c.strideWidth === 1 &&
+    c.padInfo.top === 0 &&
+    c.padInfo.left === 0 &&
+    c.outHeight === c.inHeight &&
+    c.outWidth === c.inWidth
+  );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Conv2DBackpropFilter: dW[(kh,kw,ci), co] = sum_n patches[n, (kh,kw,ci)] * dy[n, co], one
+// plain matmul over the im2col matrix. Either patches^T . dy (transpose the patches) or
+// (dy^T . patches)^T (transpose dy and the small result), whichever moves fewer floats.
+
+function conv2dBackpropFilter(args: { inputs: tf.NamedTensorInfoMap; backend: tf.KernelBackend; attrs: tf.NamedAttrMap }): Info {
+  const backend = args.backend as BackendWasm;
+  const { x, dy } = args.inputs as { x: Info; dy: Info };
+  const { strides, pad, dataFormat, dimRoundingMode, filterShape } = args.attrs as unknown as {
+    strides: number | [number, number];
+    pad: Pad;
+    dataFormat: string;
+    dimRoundingMode?: 'floor' | 'round' | 'ceil';
+    filterShape: [number, number, number, number];
+  };
+  requireChannelsLast(CONV2D_BACKPROP_FILTER, dataFormat);
+  const info = tf.backend_util.computeConv2DInfo(
+    x.shape as [number, number, number, number],
+    filterShape,
+    strides,
+    1,
+    pad,
+    dimRoundingMode,
+    false,
+    'channelsLast',
+  );
+  return filterGradient(backend, x, dy, info);
+}
+
+function filterGradient(backend: BackendWasm, x: Info, dy: Info, c: tf.backend_util.Conv2DInfo): Info {
+  let use = strategy.filter;
+  if (use === 'auto') {
+    // Measured (bench/conv-kernels.ts): the dilated conv wins on large images, the matmul on
+    // 1x1 filters and on small images with many channels (ResNet layers 3-4).
+    const pixels = c.batchSize * c.outHeight * c.outWidth;
+    use =
+      (c.filterHeight === 1 && c.filterWidth === 1) || pixels <= FILTER_MATMUL_MAX_PIXELS_PER_CHANNEL * c.outChannels ? 'matmul' : 'conv';
+  }
+  return use === 'conv' ? filterGradientConv(backend, x, dy, c) : filterGradientMatMul(backend, x, dy, c);
+}
+
+const FILTER_MATMUL_MAX_PIXELS_PER_CHANNEL = 4;
+
+/**
+ * The same sum as a convolution: input = x as [Ci, H, W, B] (channels play the batch), filter =
+ * dy as [OH, OW, B, Co], stride 1, dilation = the forward stride, padding chosen so the output is
+ * exactly KH x KW (rows no output reads are cropped). XNNPACK reads patches through its
+ * indirection buffer, so nothing is copied but two transposes.
+ */
+function filterGradientConv(backend: BackendWasm, x: Info, dy: Info, c: tf.backend_util.Conv2DInfo): Info {
+  const { batchSize: B, inHeight: H, inWidth: W, inChannels: Ci, outHeight: OH, outWidth: OW } = c;
+  const { filterHeight: KH, filterWidth: KW, strideHeight: sh, strideWidth: sw } = c;
+  const { top: pt, left: pl } = c.padInfo;
+  const temps: Info[] = [];
+  try {
+    const padBottom = KH + (OH - 1) * sh - H - pt;
+    const padRight = KW + (OW - 1) * sw - W - pl;
+    let xT = transpose(backend, x, [3, 1, 2, 0]);
+    temps.push(xT);
+    if (padBottom < 0 || padRight < 0) {
+      xT = slice(backend, xT, [0, 0, 0, 0], [Ci, H + Math.min(padBottom, 0), W + Math.min(padRight, 0), B]);
+      temps.push(xT);
+    }
+    const dyT = transpose(backend, dy, [1, 2, 0, 3]);
+    temps.push(dyT);
+    const g = conv2d(backend, xT, dyT, [1, 1], [sh, sw], explicitPad(pt, Math.max(padBottom, 0), pl, Math.max(padRight, 0)));
+    temps.push(g);
+    return transpose(backend, g, [1, 2, 0, 3]);
+  } finally {
+    for (const t of temps) free(backend, t);
+  }
+}
+
+function filterGradientMatMul(backend: BackendWasm, x: Info, dy: Info, c: tf.backend_util.Conv2DInfo): Info {
+  const { batchSize: B, inChannels: Ci, outHeight: OH, outWidth: OW, outChannels: Co, filterHeight: KH, filterWidth: KW } = c;
+  const N = B * OH * OW;
+  const KC = KH * KW * Ci;
+  const pointwise = isPointwise(c);
+  const costPatchesT = KC * N;
+  const costDyT = N * Co + KC * Co + (pointwise ? 0 : KC * N * 0.25);
+  const temps: Info[] = [];
+  try {
+    if (costPatchesT <= costDyT) {
+      const patchesT = backend.makeOutput([KC, N], 'float32');
+      temps.push(patchesT);
+      const src = heap(backend, x);
+      const dst = heap(backend, patchesT);
+      if (pointwise) transposeInto(src, 0, N, Ci, dst, 0);
+      else im2col(src, c, dst, true);
+      const g = matMul(backend, patchesT, dy, KC, N, Co);
+      return { ...g, shape: [KH, KW, Ci, Co] };
+    }
+    let patches = x;
+    if (!pointwise) {
+      patches = backend.makeOutput([N, KC], 'float32');
+      temps.push(patches);
+      im2col(heap(backend, x), c, heap(backend, patches), false);
+    }
+    const dyT = backend.makeOutput([Co, N], 'float32');
+    temps.push(dyT);
+    transposeInto(heap(backend, dy), 0, N, Co, heap(backend, dyT), 0);
+    const gT = matMul(backend, dyT, patches, Co, N, KC);
+    temps.push(gT);
+    const g = backend.makeOutput([KH, KW, Ci, Co], 'float32');
+    transposeInto(heap(backend, gT), 0, Co, KC, heap(backend, g), 0);
+    return g;
+  } finally {
+    for (const t of temps) free(backend, t);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Conv2DBackpropInput. Two exact formulations, picked by shape:
+//  - stride 1: dx = 'valid'/padded stride-1 XNNPACK conv of dy with the filter flipped in both
+//    spatial axes and in/out channels swapped (one JS permutation; Reverse is slow on wasm);
+//    best when the image is large relative to the filter (the conv packs the whole filter).
+//  - otherwise (strided, cropped, or small images with big filters): patches = dy . W^T as one
+//    plain matmul, then col2im sums them into dx. No zero-upsampling, so stride 2 does no
+//    wasted work.
+
+function conv2dBackpropInput(args: { inputs: tf.NamedTensorInfoMap; backend: tf.KernelBackend; attrs: tf.NamedAttrMap }): Info {
+  const backend = args.backend as BackendWasm;
+  const { dy, filter } = args.inputs as { dy: Info; filter: Info };
+  const { strides, pad, dataFormat, dimRoundingMode, inputShape } = args.attrs as unknown as {
+    strides: number | [number, number];
+    pad: Pad;
+    dataFormat: string;
+    dimRoundingMode?: 'floor' | 'round' | 'ceil';
+    inputShape: [number, number, number, number];
+  };
+  requireChannelsLast(CONV2D_BACKPROP_INPUT, dataFormat);
+  const info = tf.backend_util.computeConv2DInfo(
+    inputShape,
+    filter.shape as [number, number, number, number],
+    strides,
+    1,
+    pad,
+    dimRoundingMode,
+    false,
+    'channelsLast',
+  );
+  return inputGradient(backend, dy, filter, info);
+}
+
+/** Pixels per output channel above which the flipped-filter conv beats matmul + col2im. */
+const CONV_PATH_MIN_PIXELS_PER_CHANNEL = 4;
+
+function inputGradient(backend: BackendWasm, dy: Info, filter: Info, c: tf.backend_util.Conv2DInfo): Info {
+  const { batchSize: B, inHeight: H, inWidth: W, inChannels: Ci, outHeight: OH, outWidth: OW, outChannels: Co } = c;
+  const { filterHeight: KH, filterWidth: KW, strideHeight: sh, strideWidth: sw } = c;
+  const { top: pt, left: pl } = c.padInfo;
+  const N = B * OH * OW;
+  const KC = KH * KW * Ci;
+  const taps = KH * KW;
+
+  if (isPointwise(c)) {
+    const wT = backend.makeOutput([Co, Ci], 'float32');
+    try {
+      transposeInto(heap(backend, filter), 0, Ci, Co, heap(backend, wT), 0);
+      const dx = matMul(backend, dy, wT, N, Co, Ci);
+      return { ...dx, shape: [B, H, W, Ci] };
+    } finally {
+      free(backend, wT);
+    }
+  }
+
+  const padTop = KH - 1 - pt;
+  const padLeft = KW - 1 - pl;
+  const padBottom = H + pt - OH;
+  const padRight = W + pl - OW;
+  const convPossible = sh === 1 && sw === 1 && padTop >= 0 && padLeft >= 0 && padBottom >= 0 && padRight >= 0;
+  const convPath = convPossible && (strategy.input === 'conv' || (strategy.input === 'auto' && N >= CONV_PATH_MIN_PIXELS_PER_CHANNEL * Co));
+  if (convPath) {
+    // wFlip[k, co, ci] = w[taps - 1 - k, ci, co]: reversing the flat (kh, kw) index flips both axes.
+    const wFlip = backend.makeOutput([KH, KW, Co, Ci], 'float32');
+    try {
+      const src = heap(backend, filter);
+      const dst = heap(backend, wFlip);
+      for (let k = 0; k < taps; k++) transposeInto(src, (taps - 1 - k) * Ci * Co, Ci, Co, dst, k * Ci * Co);
+      return conv2d(backend, dy, wFlip, [1, 1], [1, 1], explicitPad(padTop, padBottom, padLeft, padRight));
+    } finally {
+      free(backend, wFlip);
+    }
+  }
+
+  const temps: Info[] = [];
+  try {
+    const wT = backend.makeOutput([Co, KC], 'float32');
+    temps.push(wT);
+    transposeInto(heap(backend, filter), 0, KC, Co, heap(backend, wT), 0);
+    const patches = matMul(backend, dy, wT, N, Co, KC);
+    temps.push(patches);
+    const dx = backend.makeOutput([B, H, W, Ci], 'float32');
+    col2im(heap(backend, patches), c, heap(backend, dx));
+    return dx;
+  } finally {
+    for (const t of temps) free(backend, t);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Depthwise backprop (wasm has none). Direct loops over the heap: depthwise layers are small.
+
+interface DepthwiseAttrs {
+  strides: number | [number, number];
+  dilations: number | [number, number];
+  pad: Pad;
+  dimRoundingMode?: 'floor' | 'round' | 'ceil';
+  filterShape?: [number, number, number, number];
+  inputShape?: [number, number, number, number];
+}
+
+function depthwiseInfo(xShape: number[], filterShape: number[], a: DepthwiseAttrs): tf.backend_util.Conv2DInfo {
+  return tf.backend_util.computeConv2DInfo(
+    xShape as [number, number, number, number],
+    filterShape as [number, number, number, number],
+    a.strides,
+    a.dilations ?? 1,
+    a.pad,
+    a.dimRoundingMode,
+    true,
+    'channelsLast',
+  );
+}
+
+function depthwiseBackpropFilter(args: { inputs: tf.NamedTensorInfoMap; backend: tf.KernelBackend; attrs: tf.NamedAttrMap }): Info {
+  const backend = args.backend as BackendWasm;
+  const { x, dy } = args.inputs as { x: Info; dy: Info };
+  const a = args.attrs as unknown as DepthwiseAttrs;
+  const c = depthwiseInfo(x.shape, a.filterShape!, a);
+  const { batchSize: B, inHeight: H, inWidth: W, inChannels: C, outHeight: OH, outWidth: OW, outChannels: CO } = c;
+  const { filterHeight: KH, filterWidth: KW, strideHeight: sh, strideWidth: sw, dilationHeight: dh, dilationWidth: dw } = c;
+  const M = CO / C;
+  const out = backend.makeOutput([KH, KW, C, M], 'float32');
+  const g = heap(backend, out);
+  g.fill(0);
+  const xs = heap(backend, x);
+  const dys = heap(backend, dy);
+  for (let kh = 0; kh < KH; kh++) {
+    for (let kw = 0; kw < KW; kw++) {
+      const gBase = (kh * KW + kw) * CO;
+      for (let b = 0; b < B; b++) {
+        for (let oh = 0; oh < OH; oh++) {
+          const i = oh * sh + kh * dh - c.padInfo.top;
+          if (i < 0 || i >= H) continue;
+          for (let ow = 0; ow < OW; ow++) {
+            const j = ow * sw + kw * dw - c.padInfo.left;
+            if (j < 0 || j >= W) continue;
+            const xBase = ((b * H + i) * W + j) * C;
+            const yBase = ((b * OH + oh) * OW + ow) * CO;
+            for (let ch = 0; ch < C; ch++) {
+              const xv = xs[xBase + ch];
+              for (let m = 0; m < M; m++) g[gBase + ch * M + m] += xv * dys[yBase + ch * M + m];
+            }
+          }
+        }
+      }
+    }
+  }
+  return out;
+}
+
+function depthwiseBackpropInput(args: { inputs: tf.NamedTensorInfoMap; backend: tf.KernelBackend; attrs: tf.NamedAttrMap }): Info {
+  const backend = args.backend as BackendWasm;
+  const { dy, filter } = args.inputs as { dy: Info; filter: Info };
+  const a = args.attrs as unknown as DepthwiseAttrs;
+  const c = depthwiseInfo(a.inputShape!, filter.shape, a);
+  const { batchSize: B, inHeight: H, inWidth: W, inChannels: C, outHeight: OH, outWidth: OW, outChannels: CO } = c;
+  const { filterHeight: KH, filterWidth: KW, strideHeight: sh, strideWidth: sw, dilationHeight: dh, dilationWidth: dw } = c;
+  const M = CO / C;
+  const out = backend.makeOutput([B, H, W, C], 'float32');
+  const dx = heap(backend, out);
+  dx.fill(0);
+  const ws = heap(backend, filter);
+  const dys = heap(backend, dy);
+  for (let b = 0; b < B; b++) {
+    for (let oh = 0; oh < OH; oh++) {
+      for (let kh = 0; kh < KH; kh++) {
+        const i = oh * sh + kh * dh - c.padInfo.top;
+        if (i < 0 || i >= H) continue;
+        for (let ow = 0; ow < OW; ow++) {
+          const yBase = ((b * OH + oh) * OW + ow) * CO;
+          for (let kw = 0; kw < KW; kw++) {
+            const j = ow * sw + kw * dw - c.padInfo.left;
+            if (j < 0 || j >= W) continue;
+            const xBase = ((b * H + i) * W + j) * C;
+            const wBase = (kh * KW + kw) * CO;
+            for (let ch = 0; ch < C; ch++) {
+              let acc = 0;
+              for (let m = 0; m < M; m++) acc += ws[wBase + ch * M + m] * dys[yBase + ch * M + m];
+              dx[xBase + ch] += acc;
+            }
+          }
+        }
+      }
+    }
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// MaxPoolGrad. wasm ships one, but in tfjs 4.22 it drops the gradient of every window whose
+// maximum is <= 0 (e.g. all-zero windows after a ReLU), measured against cpu. Here: first maximum of each window
+// (row-major, strictly greater, as the cpu backend), its dy added to that input position.
+
+function maxPoolGrad(args: { inputs: tf.NamedTensorInfoMap; backend: tf.KernelBackend; attrs: tf.NamedAttrMap }): Info {
+  const backend = args.backend as BackendWasm;
+  const { dy, input } = args.inputs as { dy: Info; input: Info };
+  const { filterSize, strides, pad, dimRoundingMode } = args.attrs as unknown as {
+    filterSize: number | [number, number];
+    strides: number | [number, number];
+    pad: 'same' | 'valid' | number;
+    dimRoundingMode?: 'floor' | 'round' | 'ceil';
+  };
+  const c = tf.backend_util.computePool2DInfo(
+    input.shape as [number, number, number, number],
+    filterSize,
+    strides,
+    1,
+    pad,
+    dimRoundingMode,
+  );
+  const { batchSize: B, inHeight: H, inWidth: W, inChannels: C, outHeight: OH, outWidth: OW } = c;
+  const { effectiveFilterHeight: KH, effectiveFilterWidth: KW, strideHeight: sh, strideWidth: sw } = c;
+  const out = backend.makeOutput(input.shape, 'float32');
+  const dx = heap(backend, out);
+  dx.fill(0);
+  const xs = heap(backend, input);
+  const dys = heap(backend, dy);
+  const best = new Float32Array(C);
+  const where = new Int32Array(C);
+  for (let b = 0; b < B; b++) {
+    for (let oh = 0; oh < OH; oh++) {
+      const r0 = oh * sh - c.padInfo.top;
+      for (let ow = 0; ow < OW; ow++) {
+        const q0 = ow * sw - c.padInfo.left;
+        best.fill(-Infinity);
+        where.fill(-1);
+        for (let r = Math.max(r0, 0); r < Math.min(r0 + KH, H); r++) {
+          for (let q = Math.max(q0, 0); q < Math.min(q0 + KW, W); q++) {
+            const base = ((b * H + r) * W + q) * C;
+            for (let ch = 0; ch < C; ch++) {
+              const v = xs[base + ch];
+              if (v > best[ch]) {
+                best[ch] = v;
+                where[ch] = base + ch;
+              }
+            }
+          }
+        }
+        const yBase = ((b * OH + oh) * OW + ow) * C;
+        for (let ch = 0; ch < C; ch++) if (where[ch] >= 0) dx[where[ch]] += dys[yBase + ch];
+      }
+    }
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Registration.
+
+const ourKernels: tf.KernelConfig[] = [
+  { kernelName: CONV2D_BACKPROP_FILTER, backendName: WASM, kernelFunc: conv2dBackpropFilter as unknown as tf.KernelFunc },
+  { kernelName: CONV2D_BACKPROP_INPUT, backendName: WASM, kernelFunc: conv2dBackpropInput as unknown as tf.KernelFunc },
+  { kernelName: DEPTHWISE_BACKPROP_FILTER, backendName: WASM, kernelFunc: depthwiseBackpropFilter as unknown as tf.KernelFunc },
+  { kernelName: DEPTHWISE_BACKPROP_INPUT, backendName: WASM, kernelFunc: depthwiseBackpropInput as unknown as tf.KernelFunc },
+  { kernelName: MAX_POOL_GRAD, backendName: WASM, kernelFunc: maxPoolGrad as unknown as tf.KernelFunc },
+];
+
+/** Kernels that were registered on wasm before ours replaced them (for benchmarks and restore). */
+const originals = new Map<string, tf.KernelConfig | undefined>();
+let originalBatchNormGradient: tf.GradConfig | undefined;
+
+/** Names of the wasm kernels this module adds or replaces. */
+export const WASM_TRAINING_KERNELS: readonly string[] = ourKernels.map((k) => k.kernelName);
+
+/**
+ * Registers the training kernels on backend 'wasm' (and a Tile-free FusedBatchNorm gradient,
+ * which is global but exact). Safe to call any number of times, before or after the wasm
+ * backend is initialised (none of these kernels needs a setup step).
+ */
+export function registerWasmTrainingKernels(): void {
+  for (const config of ourKernels) {
+    const current = tf.getKernel(config.kernelName, WASM);
+    if (current?.kernelFunc === config.kernelFunc) continue;
+    if (!originals.has(config.kernelName)) originals.set(config.kernelName, current);
+    if (current != null) tf.unregisterKernel(config.kernelName, WASM);
+    tf.registerKernel(config);
+  }
+  const grad = tf.getGradient(FUSED_BATCH_NORM);
+  if (grad !== fusedBatchNormGradConfig) {
+    originalBatchNormGradient = grad;
+    tf.registerGradient(fusedBatchNormGradConfig);
+  }
+}
+
+/** Puts back what registerWasmTrainingKernels replaced (benchmarks compare old vs new). */
+export function unregisterWasmTrainingKernels(): void {
+  for (const config of ourKernels) {
+    if (tf.getKernel(config.kernelName, WASM)?.kernelFunc !== config.kernelFunc) continue;
+    tf.unregisterKernel(config.kernelName, WASM);
+    const original = originals.get(config.kernelName);
+    if (original != null) tf.registerKernel(original);
+  }
+  if (tf.getGradient(FUSED_BATCH_NORM) === fusedBatchNormGradConfig && originalBatchNormGradient != null) {
+    tf.registerGradient(originalBatchNormGradient);
+  }
+}
+
+/** Whether wasm currently runs our version of each kernel. */
+export function wasmTrainingKernelsRegistered(): boolean {
+  return ourKernels.every((k) => tf.getKernel(k.kernelName, WASM)?.kernelFunc === k.kernelFunc);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Batch norm.
+
+/**
+ * Core's FusedBatchNorm gradient builds dx with tile(); Tile is slow on wasm. This is the same
+ * formula with broadcasting instead (scale/variance are per-channel, channels last), so the
+ * values are identical. Mean and variance keep their own gradients, as in core.
+ */
+const fusedBatchNormGradConfig: tf.GradConfig = {
+  kernelName: FUSED_BATCH_NORM,
+  inputsToSave: ['x', 'mean', 'variance', 'scale'],
+  gradFunc: (dy, saved, attrs) => {
+    const g = Array.isArray(dy) ? dy[0] : dy;
+    const { varianceEpsilon } = attrs as unknown as { varianceEpsilon: number };
+    const [x, mean, variance, scale] = saved as tf.Tensor[];
+    const scaleValue = scale == null ? tf.scalar(1) : scale;
+    const reductionAxes = tf.backend_util.getReductionAxes(mean.shape, x.shape);
+    const reduce = (t: tf.Tensor): tf.Tensor => (reductionAxes.length > 0 ? tf.sum(t, reductionAxes) : t);
+    const xMinusMean = tf.sub(x, mean);
+    const dyTimesScale = tf.mul(g, scaleValue);
+    const rstd = tf.rsqrt(tf.add(variance, tf.scalar(varianceEpsilon)));
+    const minusHalfRCube = tf.mul(tf.mul(tf.mul(rstd, rstd), rstd), tf.scalar(-0.5));
+    return {
+      x: () => tf.reshape(tf.mul(tf.mul(g, rstd), scaleValue), x.shape),
+      mean: () => tf.reshape(reduce(tf.mul(tf.mul(rstd, tf.scalar(-1)), dyTimesScale)), mean.shape),
+      variance: () => tf.reshape(reduce(tf.mul(tf.mul(minusHalfRCube, xMinusMean), dyTimesScale)), mean.shape),
+      scale: () => tf.reshape(reduce(tf.mul(g, tf.mul(xMinusMean, rstd))), mean.shape),
+      offset: () => tf.reshape(reduce(g), mean.shape),
+    };
+  },
+};
+
+export interface BatchNormTrainResult {
+  /** Normalised, scaled and shifted activations; differentiable w.r.t. x, gamma and beta. */
+  y: tf.Tensor;
+  /** Batch mean per channel (constant: no gradient), for running statistics. */
+  mean: tf.Tensor;
+  /** Biased batch variance per channel (constant: no gradient), for running statistics. */
+  variance: tf.Tensor;
+}
+
+/**
+ * Training-mode batch normalisation over every axis but the last (NHWC or [N, C]):
+ * y = (x - mean) / sqrt(var + eps) * gamma + beta, with batch mean and biased variance.
+ *
+ * Backend-agnostic (plain tf ops) and exact: its gradient is the analytic derivative of the
+ * formula above, the same quantity autodiff of tf.moments + arithmetic gives, written with
+ * broadcasting and two channel reductions only:
+ *   dbeta = sum(dy), dgamma = sum(dy * xhat),
+ *   dx = gamma * rstd * (dy - dbeta / N - xhat * dgamma / N).
+ * The returned mean/variance are new tensors tracked in the caller's scope.
+ */
+export function batchNormTrain(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, eps = 1e-5): BatchNormTrainResult {
+  const channels = x.shape[x.rank - 1];
+  if (x.rank < 2) throw new Error(`batchNormTrain: x must have rank >= 2 (channels last), got shape [${x.shape}]`);
+  if (gamma.size !== channels || beta.size !== channels) {
+    throw new Error(`batchNormTrain: gamma/beta must have ${channels} elements (x shape [${x.shape}]), got ${gamma.size}/${beta.size}`);
+  }
+  const axes = Array.from({ length: x.rank - 1 }, (_, i) => i);
+  const count = x.size / channels;
+  let stats: tf.Tensor[] = [];
+  const op = tf.customGrad((xIn, gIn, bIn, save) => {
+    const xt = xIn as tf.Tensor;
+    const { mean, variance } = tf.moments(xt, axes);
+    const rstd = tf.rsqrt(tf.add(variance, eps));
+    const xhat = tf.mul(tf.sub(xt, mean), rstd);
+    const y = tf.add(tf.mul(xhat, gIn as tf.Tensor), bIn as tf.Tensor);
+    stats = [tf.keep(mean.clone()), tf.keep(variance.clone())];
+    (save as tf.GradSaveFunc)([xhat, rstd, gIn as tf.Tensor]);
+    return {
+      value: y,
+      gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
+        const g = Array.isArray(dy) ? dy[0] : dy;
+        const [xh, rs, gm] = saved;
+        const dBeta = tf.sum(g, axes);
+        const dGamma = tf.sum(tf.mul(g, xh), axes);
+        const centred = tf.sub(tf.sub(g, tf.div(dBeta, count)), tf.mul(xh, tf.div(dGamma, count)));
+        const dx = tf.mul(centred, tf.mul(gm, rs));
+        return [dx, tf.reshape(dGamma, gm.shape), tf.reshape(dBeta, (bIn as tf.Tensor).shape)];
+      },
+    };
+  });
+  const y = op(x, gamma, beta);
+  // Re-home the kept statistics into the caller's scope so tf.tidy cleans them up.
+  const [keptMean, keptVar] = stats;
+  const mean = keptMean.clone();
+  const variance = keptVar.clone();
+  keptMean.dispose();
+  keptVar.dispose();
+  return { y, mean, variance };
+}

@@ -1,0 +1,146 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { openDb } from '../../../src/main/core/store/db';
+import { listFrames } from '../../../src/main/core/store/dataset';
+import { countPredictions, epochMetrics, getRun, iteratePredictions, listRuns } from '../../../src/main/core/store/runs';
+import { RunControl } from '../../../src/trainer/control';
+import { trainRun } from '../../../src/trainer/loop';
+import { inferRun } from '../../../src/trainer/infer';
+import { crossfitRun } from '../../../src/trainer/crossfit';
+import { loadCheckpoint } from '../../../src/trainer/checkpoint';
+import { disposeCctOptimizers } from '../../../src/trainer/cct';
+import { createResNet, disposeResNet, readWeights, toTorchStateDict } from '../../../src/trainer/resnet';
+import { writeSafetensors } from '../../../src/trainer/safetensors';
+import { planFold, videoGroup } from '../../../src/trainer/split';
+import { parseTrainConfig } from '../../../src/trainer/config';
+import type { TrainerMessage } from '../../../src/trainer/protocol';
+import { TINY_CONFIG, tinyProject, type TinyProject } from './project-fixture';
+
+let p: TinyProject;
+let runId: number;
+
+beforeAll(async () => {
+  await tf.setBackend('cpu');
+  p = await tinyProject();
+  expect(p.withCrop).toBeGreaterThan(32); // the cancel test stops after one batch of 32
+  const r = await trainRun({ projectDir: p.projectDir, kind: 'train', config: { ...TINY_CONFIG, epochs: 1 } }, new RunControl(), () => {});
+  runId = r.runId!;
+});
+afterAll(() => p && rmSync(p.root, { recursive: true, force: true }));
+
+function withDb<T>(fn: (db: ReturnType<typeof openDb>) => T): T {
+  const db = openDb(p.projectDir);
+  try {
+    return fn(db);
+  } finally {
+    db.close();
+  }
+}
+
+describe('inference', () => {
+  it('writes one prediction per frame with a crop, and resumes after a cancel', async () => {
+    // cancel after the first batch (evalBatch 32)
+    const control = new RunControl();
+    const seen: TrainerMessage[] = [];
+    const first = await inferRun({ projectDir: p.projectDir, runId }, control, (m) => {
+      seen.push(m);
+      if (m.type === 'progress') control.cancel();
+    });
+    expect(first.status).toBe('cancelled');
+    expect(withDb((db) => countPredictions(db, runId))).toBe(32);
+
+    const progress: number[] = [];
+    const second = await inferRun({ projectDir: p.projectDir }, new RunControl(), (m) => m.type === 'progress' && progress.push(m.progress.total));
+    expect(second).toMatchObject({ status: 'done', runId, predictions: p.withCrop });
+    expect(progress[0]).toBe(p.withCrop - 32); // only the frames still missing
+    withDb((db) => {
+      const withCrop = new Set(listFrames(db, { withFaceOnly: true }).map((f) => f.frameId));
+      const rows = [...iteratePredictions(db, runId)];
+      expect(rows).toHaveLength(p.withCrop);
+      expect(new Set(rows.map((r) => r.frameId))).toEqual(withCrop);
+      for (const r of rows) {
+        expect(r.nets).toBe(3);
+        expect(r.classes).toBe(7);
+        for (let n = 0; n < 3; n++) {
+          const s = r.probs.slice(n * 7, n * 7 + 7).reduce((a, b) => a + b, 0);
+          expect(s).toBeCloseTo(1, 5);
+        }
+      }
+    });
+  });
+});
+
+describe('finetune', () => {
+  it('starts from a run (heads kept) or a torchvision .safetensors file (fc re-initialised per net)', async () => {
+    const cfg = { ...TINY_CONFIG, epochs: 1, epochSize: 12 };
+    const fromRun = await trainRun({ projectDir: p.projectDir, kind: 'finetune', config: cfg, fromRun: runId }, new RunControl(), () => {});
+    const rec = withDb((db) => JSON.parse(getRun(db, fromRun.runId!)!.config));
+    expect(rec.init).toMatchObject({ fromRun: runId, headSkipped: false });
+    expect(rec.init.loaded).toBeGreaterThan(10);
+    expect(withDb((db) => getRun(db, fromRun.runId!)!.parent_run_id)).toBe(runId);
+
+    const src = createResNet({ depth: 'tiny', inputSize: 32, numClasses: 5 }, 42);
+    const file = join(p.root, 'backbone.safetensors');
+    writeFileSync(file, writeSafetensors(toTorchStateDict(src)));
+    const srcConv = readWeights(src).get('conv1.weight')!;
+    disposeResNet(src);
+    // keep the networks: the first conv must be the file's before training moves it
+    const out = await trainRun({ projectDir: p.projectDir, kind: 'finetune', config: { ...cfg, lrBackbone: 1e-12, lrHead: 1e-12 }, fromFile: file, keepNets: true }, new RunControl(), () => {});
+    try {
+      const rec2 = withDb((db) => JSON.parse(getRun(db, out.runId!)!.config));
+      expect(rec2.init).toMatchObject({ fromFile: file, headSkipped: true });
+      const w = readWeights(out.nets![1]).get('conv1.weight')!;
+      let maxDiff = 0;
+      for (let i = 0; i < w.length; i++) maxDiff = Math.max(maxDiff, Math.abs(w[i] - srcConv[i]));
+      expect(maxDiff).toBeLessThan(1e-6);
+      // heads differ between networks (seeded per net), backbones start equal
+      const h0 = readWeights(out.nets![0]).get('fc.weight')!;
+      const h1 = readWeights(out.nets![1]).get('fc.weight')!;
+      expect(h0).not.toEqual(h1);
+    } finally {
+      out.nets!.forEach(disposeResNet);
+    }
+  });
+});
+
+describe('crossfit', () => {
+  it('scores every video with the fold model that did not train on it', async () => {
+    const events: TrainerMessage[] = [];
+    const r = await crossfitRun({ projectDir: p.projectDir, folds: 2, config: { ...TINY_CONFIG, epochs: 1 } }, new RunControl(), (m) => events.push(m));
+    expect(r.status).toBe('done');
+    expect(r.foldRuns).toHaveLength(2);
+    expect(r.predictions).toBe(p.withCrop);
+    withDb((db) => {
+      const parent = getRun(db, r.runId!)!;
+      expect(parent.kind).toBe('crossfit');
+      expect(parent.status).toBe('done');
+      expect(JSON.parse(parent.config).crossfit).toEqual({ folds: 2 });
+      const children = listRuns(db).filter((x) => x.parent_run_id === r.runId);
+      expect(children.map((c) => c.id).sort()).toEqual([...r.foldRuns!].sort());
+      for (const c of children) expect(epochMetrics(db, c.id)).toHaveLength(1);
+      // each fold's training frames and held-out frames share no video
+      const cfg = parseTrainConfig({ ...TINY_CONFIG, epochs: 1 });
+      const frames = listFrames(db, { withFaceOnly: true });
+      const videos = db.prepare('SELECT * FROM videos').all() as never[];
+      const heldOut = new Set<number>();
+      for (const fold of [0, 1]) {
+        const plan = planFold(frames, videos, cfg, 2, fold);
+        const trainGroups = new Set(plan.train.map((f) => videoGroup(f.video)));
+        for (const f of plan.heldOut) {
+          expect(trainGroups.has(videoGroup(f.video))).toBe(false);
+          heldOut.add(f.frameId);
+        }
+      }
+      expect(heldOut.size).toBe(p.withCrop);
+      expect(countPredictions(db, r.runId!)).toBe(p.withCrop);
+    });
+    // the fold checkpoints are loadable
+    const child = withDb((db) => getRun(db, r.foldRuns![0])!);
+    const ck = await loadCheckpoint(child.checkpoint_dir!);
+    expect(ck.epoch).toBe(1);
+    ck.nets.forEach(disposeResNet);
+    disposeCctOptimizers(ck.optimizers);
+  });
+});

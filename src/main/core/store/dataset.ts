@@ -2,6 +2,7 @@
 import type { Db } from './db';
 import { nowIso } from './db';
 import type { LabelSetId } from '../../../shared/labels';
+import type { DatasetInfoResult } from '../../../shared/api';
 
 export interface VideoInput {
   name: string;
@@ -113,17 +114,8 @@ export function listVideos(db: Db): VideoRow[] {
   return db.prepare('SELECT * FROM videos ORDER BY split, name').all() as VideoRow[];
 }
 
-export interface DatasetInfo {
-  videos: number;
-  frames: number;
-  labelledFrames: number;
-  trainableFrames: number;
-  missingCrops: number;
-  reviewedFrames: number;
-  labelSets: string[];
-  splits: Record<string, { videos: number; frames: number; labelled: number; trainable: number; missingCrops: number; perClass: number[] }>;
-  perClass: number[];
-}
+/** The dataset counts of the contract's project.info, without what the host adds. */
+export type DatasetInfo = Omit<DatasetInfoResult, 'project' | 'classNames'>;
 
 /** Counts for `concord info` and the dataset overview. perClass counts current labels of frames with a label. */
 export function datasetInfo(db: Db): DatasetInfo {

@@ -15,7 +15,9 @@ import { BatchLoader, decodeImage, epochOrder, prepareImage, type Sample } from 
 import { DEFAULT_AUGMENT } from '../src/trainer/augment';
 import { DataPool } from '../src/trainer/data-pool';
 
-const { values } = parseArgs({ options: { images: { type: 'string' }, size: { type: 'string' }, batch: { type: 'string' }, prefetch: { type: 'string' } } });
+const { values } = parseArgs({
+  options: { images: { type: 'string' }, size: { type: 'string' }, batch: { type: 'string' }, prefetch: { type: 'string' } },
+});
 const images = Number(values.images ?? 640);
 const size = Number(values.size ?? 112);
 const batch = Number(values.batch ?? 32);
@@ -24,10 +26,22 @@ const prefetch = Number(values.prefetch ?? 2);
 const root = mkdtempSync(join(tmpdir(), 'concord-bench-data-'));
 try {
   const videos = 8;
-  await generateDemoData({ outDir: join(root, 'data'), videos, frames: Math.ceil(images / videos), noise: 0, seed: 1, size: 112, encodeVideos: false });
+  await generateDemoData({
+    outDir: join(root, 'data'),
+    videos,
+    frames: Math.ceil(images / videos),
+    noise: 0,
+    seed: 1,
+    size: 112,
+    encodeVideos: false,
+  });
   const db = openDb(join(root, 'project'), { create: true });
   importAbaw(db, { annotations: join(root, 'data', 'annotations'), frames: join(root, 'data', 'cropped_aligned') });
-  const samples: Sample[] = listFrames(db, { withFaceOnly: true }).map((f) => ({ frameId: f.frameId, path: f.imagePath, label: Math.max(0, f.label) }));
+  const samples: Sample[] = listFrames(db, { withFaceOnly: true }).map((f) => ({
+    frameId: f.frameId,
+    path: f.imagePath,
+    label: Math.max(0, f.label),
+  }));
   db.close();
   const order = epochOrder(
     samples.map((s) => s.label),
@@ -53,20 +67,36 @@ try {
   // 3. the loader as training uses it: decode + augment + batch assembly
   const loaderRate = await time(async () => {
     let n = 0;
-    for await (const b of new BatchLoader(samples, order, { inputSize: size, batchSize: batch, augment: DEFAULT_AUGMENT, epochSeed: 7, prefetch })) n += b.count;
+    for await (const b of new BatchLoader(samples, order, {
+      inputSize: size,
+      batchSize: batch,
+      augment: DEFAULT_AUGMENT,
+      epochSeed: 7,
+      prefetch,
+    }))
+      n += b.count;
     return n;
   });
   // 4. the same with decode + augment on worker threads
   const pooled: Record<string, number> = {};
   for (const workers of [1, 2]) {
     const pool = new DataPool(workers);
-    pooled[`workers${workers}`] = Math.round(
-      (await time(async () => {
-        let n = 0;
-        for await (const b of new BatchLoader(samples, order, { inputSize: size, batchSize: batch, augment: DEFAULT_AUGMENT, epochSeed: 7, prefetch: Math.max(prefetch, workers), pool })) n += b.count;
-        return n;
-      })) * 10,
-    ) / 10;
+    pooled[`workers${workers}`] =
+      Math.round(
+        (await time(async () => {
+          let n = 0;
+          for await (const b of new BatchLoader(samples, order, {
+            inputSize: size,
+            batchSize: batch,
+            augment: DEFAULT_AUGMENT,
+            epochSeed: 7,
+            prefetch: Math.max(prefetch, workers),
+            pool,
+          }))
+            n += b.count;
+          return n;
+        })) * 10,
+      ) / 10;
     await pool.close();
   }
   const evalRate = await time(async () => {

@@ -2,7 +2,7 @@
 // N = 1 with λ = 0 (plain cross-entropy) against N = 3 CCT, same model, epochs and seed, at each noise
 // rate. Reports the last and the best epoch's ensemble validation accuracy and macro-F1. One JSON line.
 // Usage: npx tsx bench/noise-robustness.ts [--noise 0.3,0] [--model tiny] [--input 48] [--epochs 10]
-//        [--videos 12] [--frames 100] [--batch 32] [--backend wasm] [--seed 1] [--workers 0]
+//        [--videos 12] [--frames 100] [--batch 32] [--backend wasm] [--seed 1] [--workers 0] [--lambda-max 0.9]
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -26,6 +26,7 @@ const { values } = parseArgs({
     backend: { type: 'string' },
     seed: { type: 'string' },
     workers: { type: 'string' },
+    'lambda-max': { type: 'string' },
   },
 });
 const noises = (values.noise ?? '0.3,0').split(',').map(Number);
@@ -37,6 +38,7 @@ const base = {
   backend: values.backend ?? 'wasm',
   seed: Number(values.seed ?? 1),
   dataWorkers: Number(values.workers ?? 0),
+  lambdaMax: Number(values['lambda-max'] ?? 0.9),
 };
 const videos = Number(values.videos ?? 12);
 const frames = Number(values.frames ?? 100);
@@ -60,7 +62,15 @@ try {
   const started = Date.now();
   for (const noise of noises) {
     const dir = join(root, `noise-${noise}`);
-    const demo = await generateDemoData({ outDir: join(dir, 'data'), videos, frames, noise, noiseKind: 'symmetric', seed: base.seed, encodeVideos: false });
+    const demo = await generateDemoData({
+      outDir: join(dir, 'data'),
+      videos,
+      frames,
+      noise,
+      noiseKind: 'symmetric',
+      seed: base.seed,
+      encodeVideos: false,
+    });
     const projectDir = join(dir, 'project');
     const db = openDb(projectDir, { create: true });
     importAbaw(db, { annotations: join(dir, 'data', 'annotations'), frames: join(dir, 'data', 'cropped_aligned') });
@@ -68,12 +78,31 @@ try {
     for (const nets of [1, 3]) {
       const history: EpochMetrics[] = [];
       const t = Date.now();
-      await trainRun({ projectDir, kind: 'train', config: { ...base, nets } }, new RunControl(), (m) => m.type === 'epoch' && history.push(m.metrics));
-      results.push({ noise, measuredNoise: round(demo.noiseRate), nets, method: nets === 1 ? 'CE (N=1, λ=0)' : 'CCT (N=3)', seconds: Math.round((Date.now() - t) / 1000), ...summary(history) });
+      await trainRun(
+        { projectDir, kind: 'train', config: { ...base, nets } },
+        new RunControl(),
+        (m) => m.type === 'epoch' && history.push(m.metrics),
+      );
+      results.push({
+        noise,
+        measuredNoise: round(demo.noiseRate),
+        nets,
+        method: nets === 1 ? 'CE (N=1, λ=0)' : 'CCT (N=3)',
+        seconds: Math.round((Date.now() - t) / 1000),
+        ...summary(history),
+      });
     }
   }
   process.stdout.write(
-    JSON.stringify({ bench: 'noise-robustness', ...base, videos, frames, noiseKind: 'symmetric', seconds: Math.round((Date.now() - started) / 1000), results }) + '\n',
+    JSON.stringify({
+      bench: 'noise-robustness',
+      ...base,
+      videos,
+      frames,
+      noiseKind: 'symmetric',
+      seconds: Math.round((Date.now() - started) / 1000),
+      results,
+    }) + '\n',
   );
 } finally {
   rmSync(root, { recursive: true, force: true });

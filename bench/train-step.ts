@@ -53,7 +53,10 @@ async function run(name: string): Promise<Result> {
   const nets = Array.from({ length: netsN }, (_, i) => createResNet({ depth: model, inputSize: size, numClasses: 7 }, i + 1));
   const opt = createCctOptimizers();
   const x = tf.randomNormal([b, size, size, 3]) as tf.Tensor4D;
-  const y = tf.tensor1d(Array.from({ length: b }, (_, i) => i % 7), 'int32');
+  const y = tf.tensor1d(
+    Array.from({ length: b }, (_, i) => i % 7),
+    'int32',
+  );
   try {
     if (!isCpu) trainStep({ nets, optimizers: opt, x, y, lambda: 0.5 }); // warm-up: kernels, Adam moments
     const before = tf.memory().numTensors;

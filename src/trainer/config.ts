@@ -17,9 +17,27 @@ export const AugmentSchema = z
     /** 'paper': jitter always, affine at p 0.5; 'authors-code': jitter + affine together at p 0.5. */
     preset: z.enum(['paper', 'authors-code']).default('paper'),
     flip: z.object({ p: prob }).partial().strict().optional(),
-    jitter: z.object({ p: prob, brightness: z.number().min(0), contrast: z.number().min(0), saturation: z.number().min(0), hue: z.number().min(0).max(0.5) }).partial().strict().optional(),
-    affine: z.object({ p: prob, translate: prob, scale: range, interpolation: z.enum(['nearest', 'bilinear']), fill: z.number() }).partial().strict().optional(),
-    erase: z.object({ p: prob, scale: range, ratio: range, value: z.union([z.number(), z.literal('random')]) }).partial().strict().optional(),
+    jitter: z
+      .object({
+        p: prob,
+        brightness: z.number().min(0),
+        contrast: z.number().min(0),
+        saturation: z.number().min(0),
+        hue: z.number().min(0).max(0.5),
+      })
+      .partial()
+      .strict()
+      .optional(),
+    affine: z
+      .object({ p: prob, translate: prob, scale: range, interpolation: z.enum(['nearest', 'bilinear']), fill: z.number() })
+      .partial()
+      .strict()
+      .optional(),
+    erase: z
+      .object({ p: prob, scale: range, ratio: range, value: z.union([z.number(), z.literal('random')]) })
+      .partial()
+      .strict()
+      .optional(),
   })
   .strict();
 

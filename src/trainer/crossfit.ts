@@ -35,7 +35,8 @@ export async function crossfitRun(req: CrossfitRequest, control: RunControl, emi
     let parent: RunRow | undefined;
     if (req.resume) {
       parent = req.runId !== undefined ? getRun(db, req.runId) : latestUnfinishedRun(db, 'crossfit');
-      if (!parent) throw new ProjectError(req.runId !== undefined ? `run ${req.runId} does not exist` : 'no unfinished crossfit run to resume');
+      if (!parent)
+        throw new ProjectError(req.runId !== undefined ? `run ${req.runId} does not exist` : 'no unfinished crossfit run to resume');
       if (parent.kind !== 'crossfit' || parent.parent_run_id !== null) throw new ProjectError(`run ${parent.id} is not a crossfit run`);
     }
     let record: RunConfigRecord;
@@ -75,7 +76,11 @@ export async function crossfitRun(req: CrossfitRequest, control: RunControl, emi
           disposeCctOptimizers(ck.optimizers);
           foldRuns.push(child.id);
         } else {
-          emit({ type: 'progress', runId: pid, progress: { phase: `fold ${fold + 1}/${folds}`, done: fold, total: folds, rate: 0, etaSeconds: null } });
+          emit({
+            type: 'progress',
+            runId: pid,
+            progress: { phase: `fold ${fold + 1}/${folds}`, done: fold, total: folds, rate: 0, etaSeconds: null },
+          });
           const out = await trainRun(
             {
               projectDir: req.projectDir,
@@ -116,7 +121,8 @@ export async function crossfitRun(req: CrossfitRequest, control: RunControl, emi
     return { mode: 'crossfit', runId: pid, status: 'done', foldRuns, predictions: countPredictions(db, pid), skippedImages: skipped };
   } catch (e) {
     if (e instanceof CancelledError) {
-      if (parentId !== null) updateRun(db, parentId, { status: 'cancelled', error: 'cancelled; resume continues with the unfinished folds' });
+      if (parentId !== null)
+        updateRun(db, parentId, { status: 'cancelled', error: 'cancelled; resume continues with the unfinished folds' });
       return { mode: 'crossfit', runId: parentId, status: 'cancelled' };
     }
     if (parentId !== null) updateRun(db, parentId, { status: 'failed', error: (e as Error).message, finished: true });

@@ -122,7 +122,7 @@ export function epochOrder(labels: ArrayLike<number>, opts: OrderOptions): Int32
     return out;
   }
   const out = new Int32Array(size);
-  for (let filled = 0; filled < size; ) {
+  for (let filled = 0; filled < size;) {
     const p = rng.permutation(n);
     const take = Math.min(n, size - filled);
     out.set(p.subarray(0, take), filled);

@@ -138,7 +138,11 @@ export function evaluateFiles(opts: EvalFilesOptions): EvalFilesResult {
         continue;
       }
       if (t < 0 || t >= classes) {
-        throw new EvalFilesError(gtFile, gt.firstLine + i, `label ${t} is outside 0..${classes - 1}${t === 7 ? ' (use 8 classes for ABAW-8 files)' : ''}`);
+        throw new EvalFilesError(
+          gtFile,
+          gt.firstLine + i,
+          `label ${t} is outside 0..${classes - 1}${t === 7 ? ' (use 8 classes for ABAW-8 files)' : ''}`,
+        );
       }
       const p = pred.labels[i];
       if (p < 0 || p >= classes) throw new EvalFilesError(predFile, pred.firstLine + i, `prediction ${p} is outside 0..${classes - 1}`);

@@ -55,8 +55,16 @@ export async function predictFrames(o: PredictOptions): Promise<{ written: numbe
   const todo = o.frames.filter((f) => !have.has(f.frameId));
   const samples: Sample[] = todo.map((f) => ({ frameId: f.frameId, path: f.imagePath, label: -1 }));
   const bad = new Map<string, string>();
-  const onSkip = (s: SkipReport) => o.emit({ type: 'warning', runId: o.runId, file: s.file, message: `skipped image ${s.file}: ${s.reason}` });
-  const loader = new BatchLoader(samples, Int32Array.from(samples.keys()), { inputSize: o.inputSize, batchSize: o.batch, augment: null, prefetch: o.prefetch, bad, onSkip });
+  const onSkip = (s: SkipReport) =>
+    o.emit({ type: 'warning', runId: o.runId, file: s.file, message: `skipped image ${s.file}: ${s.reason}` });
+  const loader = new BatchLoader(samples, Int32Array.from(samples.keys()), {
+    inputSize: o.inputSize,
+    batchSize: o.batch,
+    augment: null,
+    prefetch: o.prefetch,
+    bad,
+    onSkip,
+  });
   const nets = o.nets.length;
   const classes = o.nets[0].config.numClasses;
   const started = Date.now();
@@ -65,18 +73,38 @@ export async function predictFrames(o: PredictOptions): Promise<{ written: numbe
   for await (const b of loader) {
     await o.control.point('inference');
     const rows = predictBatch(o.nets, b, o.inputSize);
-    putPredictions(o.db, o.runId, nets, classes, rows.map((probs, i) => ({ frameId: b.frameIds[i], probs })));
+    putPredictions(
+      o.db,
+      o.runId,
+      nets,
+      classes,
+      rows.map((probs, i) => ({ frameId: b.frameIds[i], probs })),
+    );
     written += b.count;
     done = Math.min(samples.length, (b.index + 1) * o.batch);
     const rate = done / Math.max((Date.now() - started) / 1000, 1e-9);
-    o.emit({ type: 'progress', runId: o.runId, progress: { phase: o.phase ?? 'infer', done, total: samples.length, rate, etaSeconds: (samples.length - done) / Math.max(rate, 1e-9) } });
+    o.emit({
+      type: 'progress',
+      runId: o.runId,
+      progress: {
+        phase: o.phase ?? 'infer',
+        done,
+        total: samples.length,
+        rate,
+        etaSeconds: (samples.length - done) / Math.max(rate, 1e-9),
+      },
+    });
   }
   return { written, skipped: bad.size, already: have.size };
 }
 
 /** The frames a run predicts: every frame with a crop of the run's sources. */
 export function framesForRun(db: Db, sources: string[] | null): FrameRecord[] {
-  const ok = new Set(listVideos(db).filter((v) => !sources || sources.includes(v.source)).map((v) => v.id));
+  const ok = new Set(
+    listVideos(db)
+      .filter((v) => !sources || sources.includes(v.source))
+      .map((v) => v.id),
+  );
   return listFrames(db, { withFaceOnly: true }).filter((f) => ok.has(f.videoId));
 }
 
@@ -96,8 +124,14 @@ export async function inferRun(req: InferRequest, control: RunControl, emit: Emi
   let nets: ResNet[] = [];
   try {
     const run: RunRow | undefined = req.runId !== undefined ? getRun(db, req.runId) : latestRun(db);
-    if (!run) throw new ProjectError(req.runId !== undefined ? `run ${req.runId} does not exist` : 'no trained run with a checkpoint; run `concord train` first');
-    if (run.kind === 'crossfit') throw new ProjectError(`run ${run.id} is a cross-fit: its predictions are written while it trains (resume it with \`concord crossfit --resume\`)`);
+    if (!run)
+      throw new ProjectError(
+        req.runId !== undefined ? `run ${req.runId} does not exist` : 'no trained run with a checkpoint; run `concord train` first',
+      );
+    if (run.kind === 'crossfit')
+      throw new ProjectError(
+        `run ${run.id} is a cross-fit: its predictions are written while it trains (resume it with \`concord crossfit --resume\`)`,
+      );
     const cfg = configFromRecord(JSON.parse(run.config));
     const backend = await selectBackend(req.backend ?? cfg.backend);
     const dir = run.checkpoint_dir ?? checkpointDir(req.projectDir, run.id);
@@ -106,9 +140,27 @@ export async function inferRun(req: InferRequest, control: RunControl, emit: Emi
     });
     nets = ck.nets;
     disposeCctOptimizers(ck.optimizers);
-    emit({ type: 'run', runId: run.id, kind: 'infer', backend: backend.name, device: backend.device, config: JSON.parse(run.config), resumedFromEpoch: ck.epoch });
+    emit({
+      type: 'run',
+      runId: run.id,
+      kind: 'infer',
+      backend: backend.name,
+      device: backend.device,
+      config: JSON.parse(run.config),
+      resumedFromEpoch: ck.epoch,
+    });
     const frames = framesForRun(db, cfg.sources);
-    const r = await predictFrames({ db, runId: run.id, nets, frames, inputSize: nets[0].config.inputSize, batch: cfg.evalBatch, prefetch: cfg.prefetch, control, emit });
+    const r = await predictFrames({
+      db,
+      runId: run.id,
+      nets,
+      frames,
+      inputSize: nets[0].config.inputSize,
+      batch: cfg.evalBatch,
+      prefetch: cfg.prefetch,
+      control,
+      emit,
+    });
     return { mode: 'infer', runId: run.id, status: 'done', predictions: r.written + r.already, skippedImages: r.skipped };
   } catch (e) {
     if (e instanceof CancelledError) return { mode: 'infer', runId: req.runId ?? null, status: 'cancelled' };

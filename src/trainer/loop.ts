@@ -10,7 +10,15 @@ import { listFrames, listVideos } from '../main/core/store/dataset';
 import { createRun, getRun, listRuns, putEpochMetrics, updateRun, type RunKind, type RunRow } from '../main/core/store/runs';
 import { CancelledError } from '../main/core/progress';
 import { selectBackend } from './backend';
-import { createCctOptimizers, disposeCctOptimizers, predict, setEpochLearningRates, trainStep, type CctOptimizers, type StepLosses } from './cct';
+import {
+  createCctOptimizers,
+  disposeCctOptimizers,
+  predict,
+  setEpochLearningRates,
+  trainStep,
+  type CctOptimizers,
+  type StepLosses,
+} from './cct';
 import { loadCheckpoint, saveCheckpoint } from './checkpoint';
 import { parseTrainConfig, rampUpOf, resolvedAugment, type TrainConfig } from './config';
 import type { RunControl } from './control';
@@ -54,7 +62,14 @@ export function samplesOf(frames: readonly LabelledFrame[]): Sample[] {
 }
 
 /** One CCT step on a decoded batch; every tensor it makes is disposed. */
-export function trainBatch(nets: readonly ResNet[], optimizers: CctOptimizers, batch: Batch, size: number, lambda: number, scaleByN: boolean): StepLosses {
+export function trainBatch(
+  nets: readonly ResNet[],
+  optimizers: CctOptimizers,
+  batch: Batch,
+  size: number,
+  lambda: number,
+  scaleByN: boolean,
+): StepLosses {
   const x = tf.tensor4d(batch.x, [batch.count, size, size, 3]);
   const y = tf.tensor1d(batch.labels, 'int32');
   try {
@@ -83,9 +98,21 @@ export interface ValidateOptions {
 }
 
 /** Accuracy, macro-F1 and overall of every network and of the ensemble (mean softmax) over the samples. */
-export async function validate(nets: readonly ResNet[], samples: readonly Sample[], o: ValidateOptions): Promise<{ nets: NetMetrics[]; ensemble: NetMetrics }> {
+export async function validate(
+  nets: readonly ResNet[],
+  samples: readonly Sample[],
+  o: ValidateOptions,
+): Promise<{ nets: NetMetrics[]; ensemble: NetMetrics }> {
   const order = Int32Array.from(samples.keys());
-  const loader = new BatchLoader(samples, order, { inputSize: o.inputSize, batchSize: o.batch, augment: null, prefetch: o.prefetch, bad: o.bad, onSkip: o.onSkip, pool: o.pool });
+  const loader = new BatchLoader(samples, order, {
+    inputSize: o.inputSize,
+    batchSize: o.batch,
+    augment: null,
+    prefetch: o.prefetch,
+    bad: o.bad,
+    onSkip: o.onSkip,
+    pool: o.pool,
+  });
   const yTrue: number[] = [];
   const perNet: number[][] = nets.map(() => []);
   const ens: number[] = [];
@@ -107,7 +134,10 @@ export async function validate(nets: readonly ResNet[], samples: readonly Sample
     o.onBatch?.(done, samples.length, done / Math.max((Date.now() - started) / 1000, 1e-9));
   }
   const t = Int32Array.from(yTrue);
-  return { nets: perNet.map((pr) => netMetrics(t, Int32Array.from(pr), o.classes)), ensemble: netMetrics(t, Int32Array.from(ens), o.classes) };
+  return {
+    nets: perNet.map((pr) => netMetrics(t, Int32Array.from(pr), o.classes)),
+    ensemble: netMetrics(t, Int32Array.from(ens), o.classes),
+  };
 }
 
 // ---- setting up networks ----------------------------------------------------------------------------
@@ -123,7 +153,11 @@ function createNets(cfg: TrainConfig, classes: number): ResNet[] {
  * only when the class count matches and each network has its own source head (from a run with at
  * least N networks); otherwise they keep their own seeded initialisation, so the N nets differ.
  */
-async function initialiseFrom(nets: ResNet[], from: { run?: RunRow; file?: string }, projectDir: string): Promise<{ loaded: number; headSkipped: boolean }> {
+async function initialiseFrom(
+  nets: ResNet[],
+  from: { run?: RunRow; file?: string },
+  projectDir: string,
+): Promise<{ loaded: number; headSkipped: boolean }> {
   if (from.file) {
     const file = resolve(from.file);
     const dict = readSafetensors(new Uint8Array(readFileSync(file)), file);
@@ -247,7 +281,13 @@ export async function trainRun(req: TrainRequest, control: RunControl, emit: Emi
     }
     const classes = plan.classes as 7 | 8;
     record.classes = classes;
-    record.split = { train: plan.train.length, val: plan.val.length, validation: plan.validation, valVideos: plan.valVideos, outOfRange: plan.outOfRange };
+    record.split = {
+      train: plan.train.length,
+      val: plan.val.length,
+      validation: plan.validation,
+      valVideos: plan.valVideos,
+      outOfRange: plan.outOfRange,
+    };
     if (req.crossfit) record.crossfit = { ...req.crossfit };
 
     let startEpoch = 0;
@@ -264,7 +304,8 @@ export async function trainRun(req: TrainRequest, control: RunControl, emit: Emi
       startEpoch = ck.epoch;
       history = ck.metrics ?? [];
       rng.setState(ck.rngState);
-      if (nets[0].config.numClasses !== classes) throw new ProjectError(`run ${runId}: checkpoint has ${nets[0].config.numClasses} classes, the data ${classes}`);
+      if (nets[0].config.numClasses !== classes)
+        throw new ProjectError(`run ${runId}: checkpoint has ${nets[0].config.numClasses} classes, the data ${classes}`);
       updateRun(db, runId, { status: 'running', error: null, config: record });
     } else {
       nets = createNets(cfg, classes);
@@ -277,9 +318,23 @@ export async function trainRun(req: TrainRequest, control: RunControl, emit: Emi
       runId = createRun(db, { kind: req.kind, config: record, parentRunId: req.crossfit?.parentRunId ?? req.fromRun ?? null });
     }
     const ckDir = checkpointDir(req.projectDir, runId);
-    updateRun(db, runId, { backend: backend.name, device: backend.device, versions: { ...backend.versions, threads: backend.threads }, checkpoint_dir: ckDir });
-    emit({ type: 'run', runId, kind: req.kind, backend: backend.name, device: backend.device, config: record, resumedFromEpoch: startEpoch });
-    if (plan.outOfRange > 0) emit({ type: 'warning', runId, message: `${plan.outOfRange} frames have a label outside the ${classes} classes and are not used` });
+    updateRun(db, runId, {
+      backend: backend.name,
+      device: backend.device,
+      versions: { ...backend.versions, threads: backend.threads },
+      checkpoint_dir: ckDir,
+    });
+    emit({
+      type: 'run',
+      runId,
+      kind: req.kind,
+      backend: backend.name,
+      device: backend.device,
+      config: record,
+      resumedFromEpoch: startEpoch,
+    });
+    if (plan.outOfRange > 0)
+      emit({ type: 'warning', runId, message: `${plan.outOfRange} frames have a label outside the ${classes} classes and are not used` });
     if (plan.val.length === 0) emit({ type: 'warning', runId, message: 'no validation frames: epochs report training loss only' });
 
     const id = runId;
@@ -305,7 +360,17 @@ export async function trainRun(req: TrainRequest, control: RunControl, emit: Emi
         const epochSeed = rng.nextUint32();
         const lr = setEpochLearningRates(optimizers, epoch, cfg.lrDecay);
         const order = epochOrder(trainLabels, { seed: epochSeed, balanced: cfg.balanced, epochSize: cfg.epochSize, classes });
-        const loader = new BatchLoader(trainSamples, order, { inputSize: size, batchSize: cfg.batch, augment: aug, epochSeed, prefetch: cfg.prefetch, minBatch: 2, bad, onSkip, pool });
+        const loader = new BatchLoader(trainSamples, order, {
+          inputSize: size,
+          batchSize: cfg.batch,
+          augment: aug,
+          epochSeed,
+          prefetch: cfg.prefetch,
+          minBatch: 2,
+          bad,
+          onSkip,
+          pool,
+        });
         const steps = loader.batches;
         const lambdaCfg = { lambdaMax: cfg.lambdaMax, beta: cfg.beta, rampUp, clampAfterRampUp: cfg.clampAfterRampUp, numNets: cfg.nets };
         let lambda = lambdaAt(epoch, lambdaCfg);
@@ -321,7 +386,9 @@ export async function trainRun(req: TrainRequest, control: RunControl, emit: Emi
           const loss = trainBatch(nets, optimizers, batch, size, lambda, cfg.scaleByN);
           trainSeconds += (performance.now() - t0) / 1000;
           if (!Number.isFinite(loss.total)) {
-            throw new Error(`loss became ${loss.total} at epoch ${epoch + 1}, step ${batch.index + 1}: lower the learning rates (lrBackbone ${cfg.lrBackbone}, lrHead ${cfg.lrHead})`);
+            throw new Error(
+              `loss became ${loss.total} at epoch ${epoch + 1}, step ${batch.index + 1}: lower the learning rates (lrBackbone ${cfg.lrBackbone}, lrHead ${cfg.lrHead})`,
+            );
           }
           sums.total += loss.total * batch.count;
           sums.sup += loss.sup * batch.count;
@@ -337,7 +404,13 @@ export async function trainRun(req: TrainRequest, control: RunControl, emit: Emi
             emit({
               type: 'progress',
               runId: id,
-              progress: { phase: `epoch ${epoch + 1}/${cfg.epochs}`, done: step, total: steps, rate: ips, etaSeconds: (steps - step) * secPerStep },
+              progress: {
+                phase: `epoch ${epoch + 1}/${cfg.epochs}`,
+                done: step,
+                total: steps,
+                rate: ips,
+                etaSeconds: (steps - step) * secPerStep,
+              },
             });
           }
         }
@@ -354,7 +427,17 @@ export async function trainRun(req: TrainRequest, control: RunControl, emit: Emi
                 control,
                 pool,
                 onBatch: (done, total, rate) =>
-                  emit({ type: 'progress', runId: id, progress: { phase: `validate ${epoch + 1}/${cfg.epochs}`, done, total, rate, etaSeconds: (total - done) / Math.max(rate, 1e-9) } }),
+                  emit({
+                    type: 'progress',
+                    runId: id,
+                    progress: {
+                      phase: `validate ${epoch + 1}/${cfg.epochs}`,
+                      done,
+                      total,
+                      rate,
+                      etaSeconds: (total - done) / Math.max(rate, 1e-9),
+                    },
+                  }),
               })
             : null;
         sessionEpochs++;
@@ -400,7 +483,8 @@ export async function trainRun(req: TrainRequest, control: RunControl, emit: Emi
     return out;
   } catch (e) {
     if (runId !== null) {
-      if (e instanceof CancelledError) updateRun(db, runId, { status: 'cancelled', error: 'cancelled; resume continues from the last checkpoint' });
+      if (e instanceof CancelledError)
+        updateRun(db, runId, { status: 'cancelled', error: 'cancelled; resume continues from the last checkpoint' });
       else updateRun(db, runId, { status: 'failed', error: explainBackendFailure(e).message, finished: true });
     }
     if (e instanceof CancelledError) return { mode: req.kind, runId, status: 'cancelled' };

@@ -49,7 +49,17 @@ export type TrainerMessage =
   /** A run row exists: what it is and where it runs. */
   | { type: 'run'; runId: number; kind: string; backend: string; device: string; config: unknown; resumedFromEpoch: number }
   | { type: 'progress'; runId?: number; progress: Progress }
-  | { type: 'step'; runId: number; epoch: number; step: number; steps: number; loss: StepLoss; lambda: number; lr: number; imagesPerSec: number }
+  | {
+      type: 'step';
+      runId: number;
+      epoch: number;
+      step: number;
+      steps: number;
+      loss: StepLoss;
+      lambda: number;
+      lr: number;
+      imagesPerSec: number;
+    }
   | { type: 'epoch'; runId: number; metrics: EpochMetrics }
   | { type: 'checkpoint'; runId: number; epoch: number; dir: string }
   | { type: 'warning'; runId?: number; file?: string; message: string }

@@ -17,17 +17,36 @@ async function dispatch(msg: StartMessage, control: RunControl, emit: (m: Traine
     }
     case 'crossfit': {
       const { crossfitRun } = await import('./crossfit');
-      return crossfitRun({ projectDir: msg.projectDir, config: msg.config, folds: msg.folds, resume: msg.resume, runId: msg.runId }, control, emit);
+      return crossfitRun(
+        { projectDir: msg.projectDir, config: msg.config, folds: msg.folds, resume: msg.resume, runId: msg.runId },
+        control,
+        emit,
+      );
     }
     default: {
       const { trainRun } = await import('./loop');
       const out = await trainRun(
-        { projectDir: msg.projectDir, kind: msg.mode, config: msg.config, resume: msg.resume, runId: msg.runId, fromRun: msg.fromRun, fromFile: msg.fromFile },
+        {
+          projectDir: msg.projectDir,
+          kind: msg.mode,
+          config: msg.config,
+          resume: msg.resume,
+          runId: msg.runId,
+          fromRun: msg.fromRun,
+          fromFile: msg.fromFile,
+        },
         control,
         emit,
       );
-      const { nets: _n, plan: _p, config: _c, ...result } = out;
-      return result;
+      // Only plain data crosses the process boundary (no networks were kept: keepNets is off).
+      return {
+        mode: out.mode,
+        runId: out.runId,
+        status: out.status,
+        epochs: out.epochs,
+        final: out.final,
+        skippedImages: out.skippedImages,
+      };
     }
   }
 }

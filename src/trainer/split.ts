@@ -88,7 +88,11 @@ export function planSplit(frames: readonly FrameRecord[], videos: readonly Video
     return finish(cfg, classes, all.filter(isTrain), val, `splits ${cfg.valSplits.join(', ')}`);
   }
   const candidates = all.filter(isTrain);
-  const held = holdOutGroups(candidates.map((f) => f.video), cfg.valFraction, cfg.splitSeed);
+  const held = holdOutGroups(
+    candidates.map((f) => f.video),
+    cfg.valFraction,
+    cfg.splitSeed,
+  );
   if (held.size === 0) return finish(cfg, classes, candidates, [], 'none');
   return finish(
     cfg,
@@ -113,6 +117,12 @@ export function planFold(
   const assignment = assignFolds([...new Set(mine.map((f) => f.video))], folds, cfg.splitSeed);
   const inFold = (f: FrameRecord) => assignment.get(videoGroup(f.video)) === fold;
   const all = mine.map((f) => withTarget(f, cfg));
-  const plan = finish(cfg, classes, all.filter((f) => !inFold(f)), all.filter(inFold), `fold ${fold + 1} of ${folds} by video, seed ${cfg.splitSeed}`);
+  const plan = finish(
+    cfg,
+    classes,
+    all.filter((f) => !inFold(f)),
+    all.filter(inFold),
+    `fold ${fold + 1} of ${folds} by video, seed ${cfg.splitSeed}`,
+  );
   return { ...plan, heldOut: mine.filter(inFold) };
 }

@@ -57,7 +57,8 @@ function int(v: Values, name: string): number | undefined {
 function project(pos: string[]): string {
   if (!pos[0]) throw new CliUsageError('a project folder is required');
   const dir = resolve(pos[0]);
-  if (!existsSync(resolve(dir, 'concord.sqlite'))) throw new ProjectError(`${dir} is not a Concord project (no concord.sqlite); run \`concord init ${pos[0]}\` first`);
+  if (!existsSync(resolve(dir, 'concord.sqlite')))
+    throw new ProjectError(`${dir} is not a Concord project (no concord.sqlite); run \`concord init ${pos[0]}\` first`);
   return dir;
 }
 
@@ -77,12 +78,15 @@ export function configFromFlags(v: Values): Record<string, unknown> {
     } catch (e) {
       throw new ProjectError(`${file}: not valid JSON (${(e as Error).message})`);
     }
-    if (typeof base !== 'object' || base === null || Array.isArray(base)) throw new ProjectError(`${file}: must hold a JSON object of config fields`);
+    if (typeof base !== 'object' || base === null || Array.isArray(base))
+      throw new ProjectError(`${file}: must hold a JSON object of config fields`);
   }
   const model = v.model as string | undefined;
-  if (model && !['resnet18', 'resnet10', 'small', 'tiny'].includes(model)) throw new CliUsageError('--model must be resnet18, resnet10, small or tiny');
+  if (model && !['resnet18', 'resnet10', 'small', 'tiny'].includes(model))
+    throw new CliUsageError('--model must be resnet18, resnet10, small or tiny');
   const backend = v.backend as string | undefined;
-  if (backend && !['auto', 'tensorflow', 'tensorflow-gpu', 'wasm', 'cpu'].includes(backend)) throw new CliUsageError('--backend must be tensorflow, wasm, cpu or auto');
+  if (backend && !['auto', 'tensorflow', 'tensorflow-gpu', 'wasm', 'cpu'].includes(backend))
+    throw new CliUsageError('--backend must be tensorflow, wasm, cpu or auto');
   const merged = mergeConfigInput(base, {
     nets: int(v, 'nets'),
     epochs: int(v, 'epochs'),
@@ -138,7 +142,18 @@ export async function runTrainerJob(o: RunJobOptions): Promise<TrainerResult> {
   let epochs: number | null = null;
   job.on('run', (m) => {
     epochs = (m.config as { epochs?: number }).epochs ?? null;
-    if (o.json) o.io.out(JSON.stringify({ event: 'run', runId: m.runId, kind: m.kind, backend: m.backend, device: m.device, resumedFromEpoch: m.resumedFromEpoch, config: m.config }));
+    if (o.json)
+      o.io.out(
+        JSON.stringify({
+          event: 'run',
+          runId: m.runId,
+          kind: m.kind,
+          backend: m.backend,
+          device: m.device,
+          resumedFromEpoch: m.resumedFromEpoch,
+          config: m.config,
+        }),
+      );
     else {
       bar.end();
       const resumed = m.kind !== 'infer' && m.resumedFromEpoch ? `, resuming after epoch ${m.resumedFromEpoch}` : '';
@@ -178,9 +193,15 @@ export async function runTrainerJob(o: RunJobOptions): Promise<TrainerResult> {
 
 function finish(io: Io, json: boolean, r: TrainerResult, what: string): number {
   if (json) io.out(JSON.stringify({ event: 'done', ...r }));
-  else if (r.status === 'cancelled') io.err(`${what} cancelled; run the same command with --resume${r.runId ? ` --run ${r.runId}` : ''} to continue`);
+  else if (r.status === 'cancelled')
+    io.err(`${what} cancelled; run the same command with --resume${r.runId ? ` --run ${r.runId}` : ''} to continue`);
   else {
-    const bits = [`${what} done`, r.runId !== null ? `run ${r.runId}` : null, r.predictions !== undefined ? `${r.predictions} predictions` : null, r.skippedImages ? `${r.skippedImages} unreadable images skipped` : null];
+    const bits = [
+      `${what} done`,
+      r.runId !== null ? `run ${r.runId}` : null,
+      r.predictions !== undefined ? `${r.predictions} predictions` : null,
+      r.skippedImages ? `${r.skippedImages} unreadable images skipped` : null,
+    ];
     io.out(bits.filter(Boolean).join(', '));
   }
   return r.status === 'cancelled' ? 130 : 0;
@@ -212,7 +233,13 @@ export async function train(args: string[], io: Io, launch?: TrainerLauncher): P
     const { positionals, values } = parse(args);
     const dir = project(positionals);
     const json = Boolean(values.json);
-    const r = await runTrainerJob({ projectDir: dir, message: { mode: 'train', config: configFromFlags(values), ...resumeFields(values) }, json, io, launch });
+    const r = await runTrainerJob({
+      projectDir: dir,
+      message: { mode: 'train', config: configFromFlags(values), ...resumeFields(values) },
+      json,
+      io,
+      launch,
+    });
     return finish(io, json, r, 'training');
   });
 }
@@ -234,7 +261,13 @@ export async function finetune(args: string[], io: Io, launch?: TrainerLauncher)
         source = { fromFile: file };
       }
     }
-    const r = await runTrainerJob({ projectDir: dir, message: { mode: 'finetune', config: configFromFlags(values), ...resume, ...source }, json, io, launch });
+    const r = await runTrainerJob({
+      projectDir: dir,
+      message: { mode: 'finetune', config: configFromFlags(values), ...resume, ...source },
+      json,
+      io,
+      launch,
+    });
     return finish(io, json, r, 'finetuning');
   });
 }
@@ -279,14 +312,21 @@ export async function pretrain(args: string[], io: Io, launch?: TrainerLauncher)
     const preEpochs = int(values, 'pretrain-epochs');
     const pre = await runTrainerJob({
       projectDir: dir,
-      message: { mode: 'pretrain', config: { ...config, ...(preEpochs ? { epochs: preEpochs } : {}), sources: [format] }, ...resumeFields(values) },
+      message: {
+        mode: 'pretrain',
+        config: { ...config, ...(preEpochs ? { epochs: preEpochs } : {}), sources: [format] },
+        ...resumeFields(values),
+      },
       json,
       io,
       launch,
     });
     if (pre.status !== 'done' || values['skip-finetune']) return finish(io, json, pre, 'pretraining');
     if (!json) io.err(`pretraining done (run ${pre.runId}); finetuning on the video frames`);
-    const { model: _m, inputSize: _i, ...rest } = config;
+    // The finetune inherits model and input size from the pretrain run.
+    const rest = { ...config };
+    delete rest.model;
+    delete rest.inputSize;
     const ft = await runTrainerJob({
       projectDir: dir,
       message: { mode: 'finetune', fromRun: pre.runId!, config: { ...rest, sources: VIDEO_SOURCES } },
@@ -304,7 +344,13 @@ export async function infer(args: string[], io: Io, launch?: TrainerLauncher): P
     const dir = project(positionals);
     const json = Boolean(values.json);
     const backend = values.backend as string | undefined;
-    const r = await runTrainerJob({ projectDir: dir, message: { mode: 'infer', runId: int(values, 'run'), config: backend ? { backend } : {} }, json, io, launch });
+    const r = await runTrainerJob({
+      projectDir: dir,
+      message: { mode: 'infer', runId: int(values, 'run'), config: backend ? { backend } : {} },
+      json,
+      io,
+      launch,
+    });
     return finish(io, json, r, 'inference');
   });
 }
@@ -317,7 +363,13 @@ export async function crossfit(args: string[], io: Io, launch?: TrainerLauncher)
     const resume = resumeFields(values);
     const folds = int(values, 'folds');
     if (!resume.resume && (folds === undefined || folds < 2)) throw new CliUsageError('--folds K (K >= 2) is required');
-    const r = await runTrainerJob({ projectDir: dir, message: { mode: 'crossfit', folds, config: configFromFlags(values), ...resume }, json, io, launch });
+    const r = await runTrainerJob({
+      projectDir: dir,
+      message: { mode: 'crossfit', folds, config: configFromFlags(values), ...resume },
+      json,
+      io,
+      launch,
+    });
     return finish(io, json, r, 'cross-fit');
   });
 }
@@ -326,7 +378,11 @@ export async function evalCommand(args: string[], io: Io): Promise<number> {
   return guarded(io, async () => {
     let values: Values;
     try {
-      values = parseArgs({ args, options: { pred: { type: 'string' }, gt: { type: 'string' }, classes: { type: 'string' }, json: { type: 'boolean' } }, strict: true }).values as Values;
+      values = parseArgs({
+        args,
+        options: { pred: { type: 'string' }, gt: { type: 'string' }, classes: { type: 'string' }, json: { type: 'boolean' } },
+        strict: true,
+      }).values as Values;
     } catch (e) {
       throw new CliUsageError((e as Error).message);
     }
@@ -352,7 +408,10 @@ export async function evalCommand(args: string[], io: Io): Promise<number> {
     const w = Math.max(6, ...r.confusion.flat().map((x) => String(x).length + 1));
     io.out(`${''.padStart(10)}${names.map((n) => n.slice(0, w - 1).padStart(w)).join('')}`);
     r.confusion.forEach((row, i) => io.out(`${names[i].slice(0, 9).padEnd(10)}${row.map((x) => String(x).padStart(w)).join('')}`));
-    if (r.unmatchedPredictions.length) io.err(`warning: ${r.unmatchedPredictions.length} prediction files have no annotation file (${r.unmatchedPredictions.slice(0, 5).join(', ')})`);
+    if (r.unmatchedPredictions.length)
+      io.err(
+        `warning: ${r.unmatchedPredictions.length} prediction files have no annotation file (${r.unmatchedPredictions.slice(0, 5).join(', ')})`,
+      );
     return 0;
   });
 }

@@ -35,14 +35,29 @@ export function forkTrainer(entryPath: string, opts: { execArgv?: string[]; env?
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     serialization: 'json',
   });
+  const outputs: ((text: string) => void)[] = [];
+  // A failed spawn emits 'error' (and maybe no 'exit'); an unhandled 'error' would take the host down.
+  let ended = false;
+  const exits: ((code: number | null, signal: string | null) => void)[] = [];
+  const end = (code: number | null, signal: string | null) => {
+    if (ended) return;
+    ended = true;
+    for (const cb of exits) cb(code, signal);
+  };
+  child.on('exit', (code, signal) => end(code, signal));
+  child.on('error', (e) => {
+    for (const cb of outputs) cb(`could not run the trainer: ${e.message}\n`);
+    if (child.exitCode === null && child.pid === undefined) end(null, null);
+  });
   return {
     pid: child.pid,
     send: (m) => {
       if (child.connected) child.send(m as object);
     },
     onMessage: (cb) => child.on('message', cb),
-    onExit: (cb) => child.on('exit', (code, signal) => cb(code, signal)),
+    onExit: (cb) => exits.push(cb),
     onOutput: (cb) => {
+      outputs.push(cb);
       child.stdout?.setEncoding('utf8').on('data', cb);
       child.stderr?.setEncoding('utf8').on('data', cb);
     },
@@ -148,6 +163,14 @@ export function startTrainerJob(opts: StartTrainerOptions): TrainerJob {
   let runId: number | null = null;
   let exited = false;
   let killTimer: NodeJS.Timeout | null = null;
+  let started = false;
+  // Controls used before the trainer is ready are replayed right after the start message.
+  const early: ('cancel' | 'pause' | 'resume')[] = [];
+  const control = (type: 'cancel' | 'pause' | 'resume') => {
+    if (exited) return;
+    if (started) proc.send({ type });
+    else early.push(type);
+  };
 
   const result = new Promise<TrainerResult>((resolveResult, rejectResult) => {
     proc.onOutput?.((text) => {
@@ -156,7 +179,11 @@ export function startTrainerJob(opts: StartTrainerOptions): TrainerJob {
     proc.onMessage((raw) => {
       if (!isTrainerMessage(raw)) return;
       const m = raw;
-      if (m.type === 'ready') proc.send(start);
+      if (m.type === 'ready' && !started) {
+        started = true;
+        proc.send(start);
+        for (const type of early.splice(0)) proc.send({ type });
+      }
       if (m.type === 'run') runId = m.runId;
       if (m.type === 'done' || m.type === 'error') {
         final = m;
@@ -198,14 +225,14 @@ export function startTrainerJob(opts: StartTrainerOptions): TrainerJob {
     },
     cancel: () => {
       if (exited) return;
-      proc.send({ type: 'cancel' });
+      control('cancel');
       if (!killTimer) {
         killTimer = setTimeout(() => !exited && proc.kill('SIGKILL'), opts.cancelGraceMs ?? 120_000);
         killTimer.unref();
       }
     },
-    pause: () => !exited && proc.send({ type: 'pause' }),
-    resume: () => !exited && proc.send({ type: 'resume' }),
+    pause: () => control('pause'),
+    resume: () => control('resume'),
     kill: () => !exited && proc.kill('SIGKILL'),
     crashForTest: (how) => !exited && proc.send({ type: 'crash', how }),
   };

@@ -42,7 +42,7 @@ describe('trainer job crashes', () => {
     expect(e.message).toMatch(/out of memory/);
   });
 
-  it('reports the trainer\'s own error (not a project) without a crash', async () => {
+  it("reports the trainer's own error (not a project) without a crash", async () => {
     const dir = tempDir();
     const job = startTrainerJob({ projectDir: dir, message: { mode: 'infer' } });
     const e = (await job.result.catch((x: unknown) => x)) as TrainerError;
@@ -53,6 +53,8 @@ describe('trainer job crashes', () => {
 
   it('words exits for people', () => {
     expect(describeExit(null, 'SIGKILL', '')).toMatch(/ended by SIGKILL \(by the user, or by the system when memory ran out\)/);
-    expect(describeExit(1, null, 'x\nFATAL ERROR: Reached heap limit Allocation failed - JavaScript heap out of memory')).toMatch(/exited with code 1 after running out of memory/);
+    expect(describeExit(1, null, 'x\nFATAL ERROR: Reached heap limit Allocation failed - JavaScript heap out of memory')).toMatch(
+      /exited with code 1 after running out of memory/,
+    );
   });
 });

@@ -74,7 +74,8 @@ describe('BatchLoader', () => {
   it('skips unreadable images, reports each once by file name, and keeps going', async () => {
     const dir = tempDir();
     const samples: Sample[] = [];
-    for (let i = 0; i < 6; i++) samples.push({ frameId: i + 1, path: await jpeg(join(dir, `${i}.jpg`), 20, [i * 40, 80, 120]), label: i % 3 });
+    for (let i = 0; i < 6; i++)
+      samples.push({ frameId: i + 1, path: await jpeg(join(dir, `${i}.jpg`), 20, [i * 40, 80, 120]), label: i % 3 });
     writeFileSync(join(dir, 'zero.jpg'), Buffer.alloc(0));
     writeFileSync(join(dir, 'bad.jpg'), Buffer.from([0xff, 0xd8, 0xff, 0xe0, 1, 2, 3]));
     samples.splice(2, 0, { frameId: 100, path: join(dir, 'zero.jpg'), label: 0 });
@@ -101,7 +102,8 @@ describe('BatchLoader', () => {
   it('augments deterministically per (epoch seed, position), whatever the prefetch depth', async () => {
     const dir = tempDir();
     const samples: Sample[] = [];
-    for (let i = 0; i < 5; i++) samples.push({ frameId: i, path: await jpeg(join(dir, `${i}.jpg`), 16, [30 * i, 200 - 20 * i, 90]), label: 0 });
+    for (let i = 0; i < 5; i++)
+      samples.push({ frameId: i, path: await jpeg(join(dir, `${i}.jpg`), 16, [30 * i, 200 - 20 * i, 90]), label: 0 });
     const order = Int32Array.from([4, 2, 0, 1, 3]);
     const base = { inputSize: 16, batchSize: 2, augment: DEFAULT_AUGMENT, epochSeed: 11 };
     const a = await collect(new BatchLoader(samples, order, { ...base, prefetch: 0 }));
@@ -124,7 +126,13 @@ describe('BatchLoader', () => {
       started.push(Number(file.slice(1)));
       return new Uint8Array(size * size * 3);
     };
-    const loader = new BatchLoader(samples, Int32Array.from(samples.keys()), { inputSize: 4, batchSize: 2, augment: null, prefetch: 2, decode });
+    const loader = new BatchLoader(samples, Int32Array.from(samples.keys()), {
+      inputSize: 4,
+      batchSize: 2,
+      augment: null,
+      prefetch: 2,
+      decode,
+    });
     const it = loader[Symbol.asyncIterator]();
     const first = await it.next();
     expect(first.value.frameIds).toEqual([0, 1]);

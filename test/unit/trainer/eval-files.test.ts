@@ -61,7 +61,9 @@ describe('evaluateFiles', () => {
     expect(() => readLabelFile(f)).toThrow(/x\.txt:3: "abc" is not an integer label/);
     writeFile(join(root, 'gt', 'v.txt'), [HEADER7, 7].join('\n'));
     writeFile(join(root, 'pred', 'v.txt'), '0\n');
-    expect(() => evaluateFiles({ predDir: join(root, 'pred'), gtDir: join(root, 'gt') })).toThrow(/v\.txt:2: label 7 is outside 0\.\.6 \(use 8 classes/);
+    expect(() => evaluateFiles({ predDir: join(root, 'pred'), gtDir: join(root, 'gt') })).toThrow(
+      /v\.txt:2: label 7 is outside 0\.\.6 \(use 8 classes/,
+    );
     const r8 = evaluateFiles({ predDir: join(root, 'pred'), gtDir: join(root, 'gt'), classes: 8 });
     expect(r8.classes).toBe(8);
     expect(r8.accuracy).toBe(0);

@@ -52,7 +52,11 @@ describe('inference', () => {
     expect(withDb((db) => countPredictions(db, runId))).toBe(32);
 
     const progress: number[] = [];
-    const second = await inferRun({ projectDir: p.projectDir }, new RunControl(), (m) => m.type === 'progress' && progress.push(m.progress.total));
+    const second = await inferRun(
+      { projectDir: p.projectDir },
+      new RunControl(),
+      (m) => m.type === 'progress' && progress.push(m.progress.total),
+    );
     expect(second).toMatchObject({ status: 'done', runId, predictions: p.withCrop });
     expect(progress[0]).toBe(p.withCrop - 32); // only the frames still missing
     withDb((db) => {
@@ -87,7 +91,11 @@ describe('finetune', () => {
     const srcConv = readWeights(src).get('conv1.weight')!;
     disposeResNet(src);
     // keep the networks: the first conv must be the file's before training moves it
-    const out = await trainRun({ projectDir: p.projectDir, kind: 'finetune', config: { ...cfg, lrBackbone: 1e-12, lrHead: 1e-12 }, fromFile: file, keepNets: true }, new RunControl(), () => {});
+    const out = await trainRun(
+      { projectDir: p.projectDir, kind: 'finetune', config: { ...cfg, lrBackbone: 1e-12, lrHead: 1e-12 }, fromFile: file, keepNets: true },
+      new RunControl(),
+      () => {},
+    );
     try {
       const rec2 = withDb((db) => JSON.parse(getRun(db, out.runId!)!.config));
       expect(rec2.init).toMatchObject({ fromFile: file, headSkipped: true });
@@ -108,7 +116,9 @@ describe('finetune', () => {
 describe('crossfit', () => {
   it('scores every video with the fold model that did not train on it', async () => {
     const events: TrainerMessage[] = [];
-    const r = await crossfitRun({ projectDir: p.projectDir, folds: 2, config: { ...TINY_CONFIG, epochs: 1 } }, new RunControl(), (m) => events.push(m));
+    const r = await crossfitRun({ projectDir: p.projectDir, folds: 2, config: { ...TINY_CONFIG, epochs: 1 } }, new RunControl(), (m) =>
+      events.push(m),
+    );
     expect(r.status).toBe('done');
     expect(r.foldRuns).toHaveLength(2);
     expect(r.predictions).toBe(p.withCrop);

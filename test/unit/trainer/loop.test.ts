@@ -53,7 +53,13 @@ describe('CCT training in the trainer process', () => {
     killed.on('checkpoint', (m) => {
       if (m.epoch === 1) killed.kill();
     });
-    const [fullResult, killedError] = await Promise.all([full.result, killed.result.then(() => null, (e: unknown) => e)]);
+    const [fullResult, killedError] = await Promise.all([
+      full.result,
+      killed.result.then(
+        () => null,
+        (e: unknown) => e,
+      ),
+    ]);
 
     // --- the uninterrupted run
     expect(fullResult.status).toBe('done');
@@ -62,7 +68,17 @@ describe('CCT training in the trainer process', () => {
     expect(run.status).toBe('done');
     expect(run.backend).toBe('cpu');
     const cfg = JSON.parse(run.config);
-    expect(cfg).toMatchObject({ nets: 3, epochs: 2, model: 'tiny', inputSize: 32, classes: 7, rampUp: 1.8, beta: 4, lambdaMax: 0.9, clampAfterRampUp: true });
+    expect(cfg).toMatchObject({
+      nets: 3,
+      epochs: 2,
+      model: 'tiny',
+      inputSize: 32,
+      classes: 7,
+      rampUp: 1.8,
+      beta: 4,
+      lambdaMax: 0.9,
+      clampAfterRampUp: true,
+    });
     expect(cfg.split).toMatchObject({ train: a.trainable, val: a.validation, validation: 'splits Validation_Set' });
     expect(JSON.parse(run.versions!)).toBeTypeOf('object');
     expect(rows.map((r) => r.epoch)).toEqual([0, 1]);
@@ -146,7 +162,7 @@ describe('CCT training in the trainer process', () => {
 });
 
 describe('training step in-process', () => {
-  it('a tiny model\'s loss falls, and a step and an inference batch leak no tensor', async () => {
+  it("a tiny model's loss falls, and a step and an inference batch leak no tensor", async () => {
     const size = 16;
     const nets = [0, 1].map((i) => createResNet({ depth: 'tiny', inputSize: size, numClasses: 3 }, 100 + i));
     const opt = createCctOptimizers();

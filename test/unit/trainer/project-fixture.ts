@@ -19,7 +19,15 @@ export interface TinyProject {
 export async function tinyProject(opts: { videos?: number; frames?: number; seed?: number; noise?: number } = {}): Promise<TinyProject> {
   const root = tempDir();
   const data = join(root, 'data');
-  await generateDemoData({ outDir: data, videos: opts.videos ?? 4, frames: opts.frames ?? 12, noise: opts.noise ?? 0, seed: opts.seed ?? 5, size: 32, encodeVideos: false });
+  await generateDemoData({
+    outDir: data,
+    videos: opts.videos ?? 4,
+    frames: opts.frames ?? 12,
+    noise: opts.noise ?? 0,
+    seed: opts.seed ?? 5,
+    size: 32,
+    encodeVideos: false,
+  });
   const projectDir = join(root, 'project');
   const db = openDb(projectDir, { create: true });
   const r = importAbaw(db, { annotations: join(data, 'annotations'), frames: join(data, 'cropped_aligned') });

@@ -56,6 +56,8 @@ export interface CropFacesOptions {
   outDir: string;
   /** ssd = ssdMobilenetv1 (accurate, default); tiny = tinyFaceDetector (fast). */
   detector?: FaceDetectorKind;
+  /** With the tiny detector, retry frames where it found no face with ssd (default true). */
+  fallbackSsd?: boolean;
   /** Minimum detector confidence; default 0.5. */
   minScore?: number;
   onProgress?: (p: PoolProgress) => void;
@@ -379,6 +381,8 @@ async function decodeFrame(file: string): Promise<RawFrame> {
 
 interface Settings {
   detector: FaceDetectorKind;
+  /** With tiny: re-detect with ssd where tiny found no face. */
+  fallbackSsd: boolean;
   minScore: number;
   detectEvery: number;
   select: FaceSelection;
@@ -406,6 +410,7 @@ const DONE = '.done';
 export async function cropFaces(opts: CropFacesOptions): Promise<CropFacesResult> {
   const settings: Settings = {
     detector: opts.detector ?? 'ssd',
+    fallbackSsd: opts.fallbackSsd ?? true,
     minScore: opts.minScore ?? 0.5,
     detectEvery: Math.max(1, Math.floor(opts.detectEvery ?? 1)),
     select: opts.select ?? 'largest',
@@ -493,7 +498,12 @@ export async function cropFaces(opts: CropFacesOptions): Promise<CropFacesResult
 
   type Detected = { face: DetectedFace; faces: number; al: Alignment } | null;
   const detectOne = async (frame: RawFrame): Promise<Detected> => {
-    const faces = await detectFaces(api, frame, settings);
+    let faces = await detectFaces(api, frame, settings);
+    if (!faces.length && settings.detector === 'tiny' && settings.fallbackSsd) {
+      // tiny misses some turned or lower-contrast faces that ssd finds; it runs only on those frames.
+      await loadFaceModels('ssd', opts.backend);
+      faces = await detectFaces(api, frame, { ...settings, detector: 'ssd' });
+    }
     const face = chooseFace(faces, settings.select);
     return face ? { face, faces: faces.length, al: alignmentFromLandmarks(face.landmarks) } : null;
   };

@@ -68,8 +68,8 @@ export function runMetrics(db: Db, runId: number): Results['runs.metrics'] {
 /** Run a trainer process as a job of the core: progress and metrics become contract events. */
 function trainerJob(core: Core, kind: string, message: Parameters<typeof startTrainerJob>[0]['message']): JobInfo {
   let job: TrainerJob | null = null;
-  let info: JobInfo;
-  info = core.jobs.start(kind, (c) => {
+  // The job body runs on a later tick, after `info` is assigned.
+  const info: JobInfo = core.jobs.start(kind, (c) => {
     job = startTrainerJob({ projectDir: core.projectDir, message, launch: core.options.launchTrainer });
     const set = active.get(core) ?? new Set();
     active.set(core, set);

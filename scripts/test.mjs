@@ -1,9 +1,10 @@
 #!/usr/bin/env node
-// `npm test`: type-check, unit tests (vitest), then the end-to-end specs in Chromium.
+// `npm test`: type-check, lint, unit tests (vitest), then the end-to-end specs in Chromium.
 import { spawnSync } from 'node:child_process';
 
 const steps = [
   ['type-check', 'npx', ['tsc', '--noEmit', '-p', 'tsconfig.json']],
+  ['lint (errors only fail)', 'npx', ['eslint', '--quiet', '.']],
   ['unit tests', 'npx', ['vitest', 'run']],
 ];
 if (process.argv.includes('--e2e') || !process.argv.includes('--unit')) {

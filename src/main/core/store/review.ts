@@ -222,25 +222,17 @@ function flagWhere(db: Db, filter: QueueFilter, purpose: 'queue' | 'segments'): 
     where.push('video_id IN (SELECT id FROM videos WHERE split = ?)');
     args.push(filter.split);
   }
-  if (filter.given !== undefined) {
-    where.push('given = ?');
-    args.push(filter.given);
-  }
-  if (filter.suggested !== undefined) {
-    where.push('suggested = ?');
-    args.push(filter.suggested);
-  }
-  if (filter.minScore !== undefined) {
-    where.push('score >= ?');
-    args.push(filter.minScore);
-  }
-  if (filter.maxScore !== undefined) {
-    where.push('score <= ?');
-    args.push(filter.maxScore);
-  }
-  if (filter.rule !== undefined) {
-    where.push('rule = ?');
-    args.push(filter.rule);
+  const conditions: [unknown, string][] = [
+    [filter.given, 'given = ?'],
+    [filter.suggested, 'suggested = ?'],
+    [filter.minScore, 'score >= ?'],
+    [filter.maxScore, 'score <= ?'],
+    [filter.rule, 'rule = ?'],
+  ];
+  for (const [value, sql] of conditions) {
+    if (value === undefined) continue;
+    where.push(sql);
+    args.push(value);
   }
   let index: string;
   if (purpose === 'segments') index = status !== 'all' ? 'flags_segments' : 'flags_video_queue';

@@ -302,10 +302,21 @@ export function affine(
       const y0 = Math.floor(sy);
       const fx = sx - x0;
       const fy = sy - y0;
+      // The four neighbours' offsets, -1 where outside (filled); computed once per pixel, not per channel.
+      const inX0 = x0 >= 0 && x0 < w;
+      const inX1 = x0 + 1 >= 0 && x0 + 1 < w;
+      const inY0 = y0 >= 0 && y0 < h;
+      const inY1 = y0 + 1 >= 0 && y0 + 1 < h;
+      const o00 = inY0 && inX0 ? (y0 * w + x0) * c : -1;
+      const o01 = inY0 && inX1 ? (y0 * w + x0 + 1) * c : -1;
+      const o10 = inY1 && inX0 ? ((y0 + 1) * w + x0) * c : -1;
+      const o11 = inY1 && inX1 ? ((y0 + 1) * w + x0 + 1) * c : -1;
       for (let k = 0; k < c; k++) {
-        const at = (yy: number, xx: number) => (xx >= 0 && xx < w && yy >= 0 && yy < h ? src[(yy * w + xx) * c + k] : fill);
-        out[dst + k] =
-          (1 - fy) * ((1 - fx) * at(y0, x0) + fx * at(y0, x0 + 1)) + fy * ((1 - fx) * at(y0 + 1, x0) + fx * at(y0 + 1, x0 + 1));
+        const a = o00 >= 0 ? src[o00 + k]! : fill;
+        const b = o01 >= 0 ? src[o01 + k]! : fill;
+        const d0 = o10 >= 0 ? src[o10 + k]! : fill;
+        const d1 = o11 >= 0 ? src[o11 + k]! : fill;
+        out[dst + k] = (1 - fy) * ((1 - fx) * a + fx * b) + fy * ((1 - fx) * d0 + fx * d1);
       }
     }
   }

@@ -243,19 +243,8 @@ function flagWhere(db: Db, filter: QueueFilter, purpose: 'queue' | 'segments'): 
   return { index, where, args, empty };
 }
 
-interface QueueRaw {
-  id: number;
-  frame_id: number;
-  run_id: number;
-  video_id: number;
-  idx: number;
-  rule: FlagRule;
-  given: number;
-  suggested: number;
-  score: number;
-  all_agree: number;
-  status: FlagStatus;
-  details: string | null;
+/** A flag row joined with its frame, video and labels. */
+interface QueueRaw extends Omit<FlagRow, 'created_at'> {
   video: string;
   split: string;
   frames_dir: string | null;

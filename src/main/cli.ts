@@ -29,7 +29,7 @@ Usage:
   concord pretrain <project> --images LIST --root DIR --format rafdb|affectnet|csv [train options]
   concord infer <project> [--run ID]
   concord eval --pred DIR --gt DIR [--classes 7|8] [--json]
-  concord crossfit <project> --folds K [train options]
+  concord crossfit <project> --folds K [--from RUN|FILE.safetensors] [train options]
   concord flags <project> [--rule all-agree|confident-learning|score-threshold] [--top K] [--json]
   concord decide <project> --frame VIDEO:FRAME --action accept|relabel:K|keep|exclude|skip
   concord undo <project> | concord redo <project>

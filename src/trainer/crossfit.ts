@@ -24,6 +24,9 @@ export interface CrossfitRequest {
   folds?: number;
   resume?: boolean;
   runId?: number;
+  /** Start every fold from this run's networks or from a torchvision-keyed .safetensors file (as finetune does). */
+  fromRun?: number;
+  fromFile?: string;
 }
 
 export async function crossfitRun(req: CrossfitRequest, control: RunControl, emit: Emit): Promise<TrainerResult> {
@@ -44,8 +47,18 @@ export async function crossfitRun(req: CrossfitRequest, control: RunControl, emi
       record = JSON.parse(parent.config) as RunConfigRecord;
     } else {
       const folds = req.folds ?? 5;
-      const cfg = parseTrainConfig(req.config, 'crossfit config');
+      let input = req.config;
+      if (req.fromRun !== undefined) {
+        const src = getRun(db, req.fromRun);
+        if (!src) throw new ProjectError(`run ${req.fromRun} does not exist`);
+        // Like finetune: the folds inherit model and input size from the run they start from.
+        const srcCfg = JSON.parse(src.config) as Record<string, unknown>;
+        input = { model: srcCfg.model, inputSize: srcCfg.inputSize, ...input };
+      }
+      const cfg = parseTrainConfig(input, 'crossfit config');
       record = { ...cfg, classes: 7, mode: 'crossfit', crossfit: { folds } };
+      if (req.fromRun !== undefined || req.fromFile)
+        record.init = { fromRun: req.fromRun, fromFile: req.fromFile ? resolve(req.fromFile) : undefined, loaded: 0, headSkipped: false };
     }
     const cfg = configFromRecord(record as unknown as Record<string, unknown>);
     const folds = record.crossfit?.folds;
@@ -90,6 +103,9 @@ export async function crossfitRun(req: CrossfitRequest, control: RunControl, emi
               resume: child !== undefined,
               runId: child?.id,
               crossfit: { parentRunId: pid, folds, fold },
+              // Each new fold starts from the same weights; a resumed fold from its own checkpoint.
+              fromRun: child ? undefined : record.init?.fromRun,
+              fromFile: child ? undefined : record.init?.fromFile,
               keepNets: true,
             },
             control,

@@ -17,7 +17,7 @@ export const StartMessage = z
     runId: z.number().int().positive().optional(),
     /** Continue runId (or, without it, the newest unfinished run of this mode) from its checkpoint. */
     resume: z.boolean().optional(),
-    /** finetune: start from this run's networks ... */
+    /** finetune, crossfit: start from this run's networks ... */
     fromRun: z.number().int().positive().optional(),
     /** ... or from a torchvision-keyed ResNet .safetensors file (fc skipped when class counts differ). */
     fromFile: z.string().optional(),

@@ -18,7 +18,15 @@ async function dispatch(msg: StartMessage, control: RunControl, emit: (m: Traine
     case 'crossfit': {
       const { crossfitRun } = await import('./crossfit');
       return crossfitRun(
-        { projectDir: msg.projectDir, config: msg.config, folds: msg.folds, resume: msg.resume, runId: msg.runId },
+        {
+          projectDir: msg.projectDir,
+          config: msg.config,
+          folds: msg.folds,
+          resume: msg.resume,
+          runId: msg.runId,
+          fromRun: msg.fromRun,
+          fromFile: msg.fromFile,
+        },
         control,
         emit,
       );

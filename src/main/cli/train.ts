@@ -244,23 +244,23 @@ export async function train(args: string[], io: Io, launch?: TrainerLauncher): P
   });
 }
 
+/** `--from RUN|FILE.safetensors`: a run id of this project or a weights file that must exist. */
+function startingWeights(from: string | undefined): { fromRun?: number; fromFile?: string } {
+  if (from === undefined) return {};
+  if (/^\d+$/.test(from)) return { fromRun: Number(from) };
+  const file = resolve(from);
+  if (!existsSync(file)) throw new ProjectError(`${file}: file not found (--from takes a run id or a .safetensors file)`);
+  return { fromFile: file };
+}
+
 export async function finetune(args: string[], io: Io, launch?: TrainerLauncher): Promise<number> {
   return guarded(io, async () => {
     const { positionals, values } = parse(args, { from: { type: 'string' } });
     const dir = project(positionals);
     const json = Boolean(values.json);
     const resume = resumeFields(values);
-    const from = values.from as string | undefined;
-    let source: { fromRun?: number; fromFile?: string } = {};
-    if (!resume.resume) {
-      if (!from) throw new CliUsageError('--from RUN|FILE.safetensors is required');
-      if (/^\d+$/.test(from)) source = { fromRun: Number(from) };
-      else {
-        const file = resolve(from);
-        if (!existsSync(file)) throw new ProjectError(`${file}: file not found (--from takes a run id or a .safetensors file)`);
-        source = { fromFile: file };
-      }
-    }
+    if (!resume.resume && !values.from) throw new CliUsageError('--from RUN|FILE.safetensors is required');
+    const source = resume.resume ? {} : startingWeights(values.from as string);
     const r = await runTrainerJob({
       projectDir: dir,
       message: { mode: 'finetune', config: configFromFlags(values), ...resume, ...source },
@@ -357,7 +357,7 @@ export async function infer(args: string[], io: Io, launch?: TrainerLauncher): P
 
 export async function crossfit(args: string[], io: Io, launch?: TrainerLauncher): Promise<number> {
   return guarded(io, async () => {
-    const { positionals, values } = parse(args, { folds: { type: 'string' } });
+    const { positionals, values } = parse(args, { folds: { type: 'string' }, from: { type: 'string' } });
     const dir = project(positionals);
     const json = Boolean(values.json);
     const resume = resumeFields(values);
@@ -365,7 +365,13 @@ export async function crossfit(args: string[], io: Io, launch?: TrainerLauncher)
     if (!resume.resume && (folds === undefined || folds < 2)) throw new CliUsageError('--folds K (K >= 2) is required');
     const r = await runTrainerJob({
       projectDir: dir,
-      message: { mode: 'crossfit', folds, config: configFromFlags(values), ...resume },
+      message: {
+        mode: 'crossfit',
+        folds,
+        config: configFromFlags(values),
+        ...resume,
+        ...(resume.resume ? {} : startingWeights(values.from as string | undefined)),
+      },
       json,
       io,
       launch,

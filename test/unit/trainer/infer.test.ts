@@ -153,4 +153,31 @@ describe('crossfit', () => {
     ck.nets.forEach(disposeResNet);
     disposeCctOptimizers(ck.optimizers);
   });
+
+  it('starts every fold from a given run, inheriting its model and input size', async () => {
+    const r = await crossfitRun(
+      { projectDir: p.projectDir, folds: 2, fromRun: runId, config: { epochs: 1, batch: 8, seed: 5, nets: 2 } },
+      new RunControl(),
+      () => {},
+    );
+    expect(r.status).toBe('done');
+    withDb((db) => {
+      const source = JSON.parse(getRun(db, runId)!.config);
+      const parent = JSON.parse(getRun(db, r.runId!)!.config);
+      expect(parent.init.fromRun).toBe(runId);
+      expect([parent.model, parent.inputSize]).toEqual([source.model, source.inputSize]);
+      for (const id of r.foldRuns!) {
+        const child = JSON.parse(getRun(db, id)!.config);
+        expect(child.init.fromRun).toBe(runId);
+        expect(child.init.loaded).toBeGreaterThan(0);
+        expect(child.model).toBe(source.model);
+      }
+    });
+  });
+
+  it('names a missing starting run', async () => {
+    await expect(
+      crossfitRun({ projectDir: p.projectDir, folds: 2, fromRun: 999, config: TINY_CONFIG }, new RunControl(), () => {}),
+    ).rejects.toThrow(/run 999 does not exist/);
+  });
 });

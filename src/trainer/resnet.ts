@@ -2,6 +2,7 @@
 // weight, name and gradient. Names are torchvision's resnet18 state-dict keys; kernels are stored in
 // tfjs layout (conv [kh, kw, in, out], fc [in, out]) and converted at the torch boundary.
 import * as tf from '@tensorflow/tfjs';
+import { batchNormTrain } from './batch-norm';
 import { Rng } from './rng';
 import type { StateDict, TensorRecord } from './safetensors';
 
@@ -245,25 +246,21 @@ function batchNorm(net: ResNet, prefix: string, x: tf.Tensor4D, training: boolea
   const beta = param(net, `${prefix}.bias`);
   const runMean = param(net, `${prefix}.running_mean`);
   const runVar = param(net, `${prefix}.running_var`);
-  let mean: tf.Tensor1D;
-  let variance: tf.Tensor1D;
   if (training) {
-    const m = tf.moments(x, [0, 1, 2]);
-    mean = m.mean as tf.Tensor1D;
-    variance = m.variance as tf.Tensor1D; // biased, as torch normalises with
+    const n = x.size / x.shape[3];
+    if (update && n < 2) throw new RangeError(`resnet ${net.id}: ${prefix} needs more than 1 value per channel in training mode`);
+    // One custom-gradient op: its backward pass is two channel reductions and broadcasting, where
+    // autodiff of moments + arithmetic takes many more full-size ops (wasm-kernels.ts).
+    const { y, mean, variance } = batchNormTrain(x, gamma, beta, BN_EPSILON); // biased variance, as torch normalises with
     if (update) {
-      const n = x.size / x.shape[3];
-      if (n < 2) throw new RangeError(`resnet ${net.id}: ${prefix} needs more than 1 value per channel in training mode`);
       runMean.assign(tf.tidy(() => runMean.mul(1 - BN_MOMENTUM).add(mean.mul(BN_MOMENTUM))));
       runVar.assign(tf.tidy(() => runVar.mul(1 - BN_MOMENTUM).add(variance.mul(BN_MOMENTUM * (n / (n - 1))))));
     }
-  } else {
-    mean = runMean as tf.Tensor as tf.Tensor1D;
-    variance = runVar as tf.Tensor as tf.Tensor1D;
+    return y as tf.Tensor4D;
   }
   // y = x·scale + shift with per-channel scale = γ/sqrt(σ²+ε), shift = β − μ·scale: two full-size ops.
-  const scale = gamma.mul(tf.rsqrt(variance.add(BN_EPSILON)));
-  const shift = beta.sub(mean.mul(scale));
+  const scale = gamma.mul(tf.rsqrt(runVar.add(BN_EPSILON)));
+  const shift = beta.sub(runMean.mul(scale));
   return x.mul(scale).add(shift);
 }
 

@@ -5,7 +5,7 @@
 import { resolve } from 'node:path';
 import { openDb, ProjectError, WriterLock } from '../main/core/store/db';
 import { listFrames, listVideos } from '../main/core/store/dataset';
-import { countPredictions, createRun, getRun, listRuns, updateRun, type RunRow } from '../main/core/store/runs';
+import { countPredictions, createRun, getRun, listRuns, markInterruptedRuns, updateRun, type RunRow } from '../main/core/store/runs';
 import { CancelledError } from '../main/core/progress';
 import { selectBackend } from './backend';
 import { disposeCctOptimizers } from './cct';
@@ -33,6 +33,7 @@ export async function crossfitRun(req: CrossfitRequest, control: RunControl, emi
   const db = openDb(req.projectDir);
   const lock = new WriterLock(resolve(req.projectDir), 'train');
   lock.acquire();
+  markInterruptedRuns(db, resolve(req.projectDir), { holdingLock: true });
   let parentId: number | null = null;
   try {
     let parent: RunRow | undefined;

@@ -7,7 +7,7 @@ import { join, resolve } from 'node:path';
 import type { EpochMetrics, NetMetrics } from '../shared/api';
 import { openDb, ProjectError, WriterLock, type Db } from '../main/core/store/db';
 import { listFrames, listVideos } from '../main/core/store/dataset';
-import { createRun, getRun, listRuns, putEpochMetrics, updateRun, type RunKind, type RunRow } from '../main/core/store/runs';
+import { createRun, getRun, listRuns, markInterruptedRuns, putEpochMetrics, updateRun, type RunKind, type RunRow } from '../main/core/store/runs';
 import { CancelledError } from '../main/core/progress';
 import { selectBackend } from './backend';
 import {
@@ -242,6 +242,7 @@ export async function trainRun(req: TrainRequest, control: RunControl, emit: Emi
   const db = req.db ?? openDb(req.projectDir);
   const lock = req.db ? null : new WriterLock(resolve(req.projectDir), 'train');
   lock?.acquire();
+  if (lock) markInterruptedRuns(db, resolve(req.projectDir), { holdingLock: true });
   let nets: ResNet[] = [];
   let optimizers: CctOptimizers | null = null;
   let runId: number | null = null;

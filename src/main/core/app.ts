@@ -16,6 +16,7 @@ import {
 import { ABAW8 } from '../../shared/labels';
 import { openDb, WriterLock, type Db } from './store/db';
 import { datasetInfo } from './store/dataset';
+import { markInterruptedRuns } from './store/runs';
 import { importAbawAsync } from './ingest/abaw';
 import { importImages } from './ingest/images';
 import { JobRegistry } from './jobs-registry';
@@ -140,7 +141,10 @@ export class Core implements ConcordCore {
     'train.start': (p) => training.startTraining(this, p),
     'train.pause': (p) => ({ ok: this.jobs.pause(p.jobId) }),
     'train.resume': (p) => ({ ok: this.jobs.resume(p.jobId) }),
-    'runs.list': () => training.listRunSummaries(this.db),
+    'runs.list': () => {
+      markInterruptedRuns(this.db, this.projectDir);
+      return training.listRunSummaries(this.db);
+    },
     'runs.metrics': (p) => training.runMetrics(this.db, p.runId),
     'infer.start': (p) => training.startInference(this, p),
     'flags.score': (p) => review.score(this, p),

@@ -3,7 +3,7 @@ import { rmSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
 import { startTrainerJob, TrainerError, type TrainerJob } from '../../../src/main/core/jobs';
 import { openDb } from '../../../src/main/core/store/db';
-import { epochMetrics, getRun } from '../../../src/main/core/store/runs';
+import { epochMetrics, getRun, INTERRUPTED_MESSAGE, markInterruptedRuns } from '../../../src/main/core/store/runs';
 import { loadCheckpoint } from '../../../src/trainer/checkpoint';
 import { createCctOptimizers, disposeCctOptimizers } from '../../../src/trainer/cct';
 import { disposeResNet, createResNet } from '../../../src/trainer/resnet';
@@ -112,6 +112,15 @@ describe('CCT training in the trainer process', () => {
     expect((killedError as TrainerError).message).toMatch(/SIGKILL/);
     const killedRunId = (killedError as TrainerError).details.runId!;
     expect(metricsOf(b.projectDir, killedRunId).rows.map((r) => r.epoch)).toContain(0);
+    // the dead trainer left its run 'running' and its lock file behind: a host listing runs says so
+    expect(metricsOf(b.projectDir, killedRunId).run.status).toBe('running');
+    const db = openDb(b.projectDir);
+    try {
+      expect(markInterruptedRuns(db, b.projectDir)).toBe(1);
+    } finally {
+      db.close();
+    }
+    expect(metricsOf(b.projectDir, killedRunId).run).toMatchObject({ status: 'failed', error: INTERRUPTED_MESSAGE });
     const resumed = startTrainerJob({ projectDir: b.projectDir, message: { mode: 'train', resume: true, config: {} } });
     const resumedEvents = record(resumed);
     const rr = await resumed.result;

@@ -103,6 +103,21 @@ export class WriterLock {
     return join(this.projectDir, `.concord-${this.purpose}.lock`);
   }
 
+  /** The live process holding this lock, or null when it is free or its holder is gone. */
+  holder(): { pid: number; startedAt: string } | null {
+    const f = this.file;
+    if (!existsSync(f)) return null;
+    let text: string;
+    try {
+      text = readFileSync(f, 'utf8');
+    } catch {
+      return null; // released between the check and the read
+    }
+    const [pidText, startedAt] = text.split('\n');
+    const pid = Number(pidText);
+    return pid && processAlive(pid) ? { pid, startedAt: startedAt ?? '' } : null;
+  }
+
   acquire(): void {
     const f = this.file;
     if (existsSync(f)) {

@@ -1,6 +1,6 @@
 // Training runs, per-epoch metrics and per-frame predictions.
 import type { Db } from './db';
-import { nowIso } from './db';
+import { nowIso, WriterLock } from './db';
 
 export type RunKind = 'train' | 'finetune' | 'pretrain' | 'crossfit';
 export type RunStatus = 'running' | 'done' | 'cancelled' | 'failed' | 'paused';
@@ -53,6 +53,23 @@ export function updateRun(
 
 export function getRun(db: Db, id: number): RunRow | undefined {
   return db.prepare('SELECT * FROM runs WHERE id = ?').get(id) as RunRow | undefined;
+}
+
+export const INTERRUPTED_MESSAGE =
+  'interrupted: the trainer stopped without finishing (killed, crashed or the machine went down); resume continues from the last completed epoch';
+
+/**
+ * Runs left 'running' or 'paused' by a trainer that no longer exists (SIGKILL, power loss) become
+ * 'failed' with a message saying so; a resume continues them. Only when no live process holds the
+ * project's training lock, or when the caller has just taken it (`holdingLock`: a trainer starting).
+ * Returns the runs changed.
+ */
+export function markInterruptedRuns(db: Db, projectDir: string, opts: { holdingLock?: boolean } = {}): number {
+  const holder = new WriterLock(projectDir, 'train').holder();
+  if (holder && !(opts.holdingLock && holder.pid === process.pid)) return 0;
+  return db
+    .prepare("UPDATE runs SET status = 'failed', error = ?, finished_at = ? WHERE status IN ('running', 'paused')")
+    .run(INTERRUPTED_MESSAGE, nowIso()).changes;
 }
 
 export function listRuns(db: Db): RunRow[] {

@@ -1,7 +1,7 @@
 // The scoring pass: read a run's predictions, score every labelled frame, apply a rule, write flags.
 // Rules (src/shared/api.ts FlagRule):
 //   all-agree           every network's argmax is the same class and it is not the given label (default)
-//   confident-learning  some other class k reaches its per-class threshold t_k (see scores.ts)
+//   confident-learning  the confident class (most probable class reaching its threshold t_k) is not the label
 //   score-threshold     consensus ≠ label and the ranking score >= threshold (default 0.5)
 // `threshold`, when given with the other two rules, is an extra minimum score.
 // The given label is the frame's CURRENT label, so scoring after a retrain checks the cleaned labels.

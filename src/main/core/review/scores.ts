@@ -200,12 +200,17 @@ export class ClassThresholds {
   }
 }
 
-/** Confident-learning suggestion for one frame, or null when no other class reaches its threshold. */
+/**
+ * Confident-learning suggestion for one frame (Northcutt et al.'s confident joint): the frame's
+ * confident class is the most probable of the classes whose probability reaches their threshold,
+ * the given label included. Returns it when it is another class, else null (no class reaches its
+ * threshold, or the given label is the most probable that does).
+ */
 export function confidentLearningSuggestion(mean: ArrayLike<number>, label: number, thresholds: ArrayLike<number>): number | null {
   let best: number | null = null;
   for (let k = 0; k < thresholds.length; k++) {
-    if (k === label || !(mean[k]! >= thresholds[k]!)) continue;
+    if (!(mean[k]! >= thresholds[k]!)) continue;
     if (best === null || mean[k]! > mean[best]!) best = k;
   }
-  return best;
+  return best === label ? null : best;
 }

@@ -97,7 +97,7 @@ describe('temporal scores', () => {
 });
 
 describe('confident learning', () => {
-  it('thresholds are the mean self-confidence per labelled class; suggests the strongest class over its threshold', () => {
+  it('thresholds are the mean self-confidence per labelled class; suggests the confident class when it is not the label', () => {
     const acc = new ClassThresholds(3);
     acc.add([0.8, 0.1, 0.1], 0);
     acc.add([0.6, 0.3, 0.1], 0);
@@ -109,6 +109,9 @@ describe('confident learning', () => {
     expect(confidentLearningSuggestion([0.1, 0.55, 0.35], 0, t)).toBe(1);
     expect(confidentLearningSuggestion([0.75, 0.2, 0.05], 1, t)).toBe(0);
     expect(confidentLearningSuggestion([0.6, 0.4, 0], 1, t)).toBeNull();
+    // another class reaches its threshold, but so does the more probable given label: the confident class is the label
+    expect(confidentLearningSuggestion([0.72, 0.55, 0], 0, t)).toBeNull();
+    expect(confidentLearningSuggestion([0.45, 0.52, 0.03], 0, t)).toBe(1);
     // class 2 has no labelled frames: never suggested
     expect(confidentLearningSuggestion([0, 0, 1], 0, t)).toBeNull();
   });

@@ -1,5 +1,5 @@
 // Label-error detection quality of each flag rule against known true labels.
-//   npx tsx bench/detection.ts <project> --gt <ground_truth.csv> [--run ID]
+//   npx tsx bench/detection.ts <project> --gt <ground_truth.csv> [--run ID] [--smooth 0,2,4]
 //     a project with predictions (concord infer) built from `concord demo-data` (whose
 //     ground_truth.csv has video,frame,true_label,given_label) or any data with known clean labels.
 //   npx tsx bench/detection.ts            (no project: a synthetic store with simulated networks,
@@ -18,7 +18,7 @@ import { createRun, putPredictions } from '../src/main/core/store/runs';
 import { BENCH_RULES, evaluate, readGroundTruth } from './lib/detection-metrics';
 import { ABAW7_HEADER } from '../src/shared/labels';
 
-const { values, positionals } = parseArgs({ allowPositionals: true, options: { gt: { type: 'string' }, run: { type: 'string' } } });
+const { values, positionals } = parseArgs({ allowPositionals: true, options: { gt: { type: 'string' }, run: { type: 'string' }, smooth: { type: 'string' } } });
 
 let seed = 3;
 const rand = () => (seed = (seed * 1664525 + 1013904223) >>> 0) / 2 ** 32;
@@ -84,7 +84,8 @@ if (project) {
 try {
   const runId = values.run ? Number(values.run) : undefined;
   const t0 = performance.now();
-  const results = BENCH_RULES.map(([r, t]) => evaluate(db, truth, r, t, runId));
+  const smooths = (values.smooth ?? '0').split(',').map(Number);
+  const results = smooths.flatMap((sm) => BENCH_RULES.map(([r, t]) => evaluate(db, truth, r, t, runId, sm)));
   console.log(
     JSON.stringify({
       bench: 'detection',

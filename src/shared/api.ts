@@ -55,7 +55,15 @@ export const requests = {
   'runs.list': z.object({}).strict(),
   'runs.metrics': z.object({ runId: z.number().int() }).strict(),
   'infer.start': z.object({ runId: z.number().int().optional() }).strict(),
-  'flags.score': z.object({ runId: z.number().int().optional(), rule: FlagRule.optional(), threshold: z.number().optional() }).strict(),
+  'flags.score': z
+    .object({
+      runId: z.number().int().optional(),
+      rule: FlagRule.optional(),
+      threshold: z.number().optional(),
+      /** Score on predictions averaged over ±smooth frames of the video (0: per frame). */
+      smooth: z.number().int().min(0).max(100).optional(),
+    })
+    .strict(),
   'review.queue': z
     .object({
       filter: QueueFilter.default({}),

@@ -32,7 +32,7 @@ async function guarded(io: Io, fn: () => Promise<number> | number): Promise<numb
 }
 
 export async function flagsCommand(argv: string[], io: Io): Promise<number> {
-  const { project, values } = args(argv, { rule: { type: 'string' }, top: { type: 'string' }, run: { type: 'string' }, threshold: { type: 'string' }, 'no-score': { type: 'boolean' } });
+  const { project, values } = args(argv, { rule: { type: 'string' }, top: { type: 'string' }, run: { type: 'string' }, threshold: { type: 'string' }, smooth: { type: 'string' }, 'no-score': { type: 'boolean' } });
   return guarded(io, () => {
     const db = openDb(project);
     try {
@@ -43,6 +43,7 @@ export async function flagsCommand(argv: string[], io: Io): Promise<number> {
             rule,
             runId: values.run ? Number(values.run) : undefined,
             threshold: values.threshold ? Number(values.threshold) : undefined,
+            smooth: values.smooth !== undefined ? Number(values.smooth) : undefined,
             projectDir: project,
           });
       const top = Number(values.top ?? 20);

@@ -111,7 +111,7 @@ export function counts(db: Db): Results['review.counts'] {
 }
 
 export function score(core: Core, p: RequestPayload<'flags.score'>): Results['flags.score'] {
-  const r = scoreRun(core.db, { runId: p.runId, rule: p.rule, threshold: p.threshold, projectDir: core.projectDir });
+  const r = scoreRun(core.db, { runId: p.runId, rule: p.rule, threshold: p.threshold, smooth: p.smooth, projectDir: core.projectDir });
   return { runId: r.runId, flagged: r.flagged, scored: r.scored, rule: r.rule };
 }
 

@@ -19,6 +19,7 @@ import {
   confidentLearningSuggestion,
   frameScores,
   meanProbs,
+  smoothProbs,
   temporalScores,
   type FrameScores,
 } from './scores';
@@ -37,6 +38,11 @@ export interface ScoreOptions {
   runId?: number;
   rule?: FlagRule;
   threshold?: number;
+  /**
+   * Score each frame on its predictions averaged over ±smooth frames of the same video (scores.ts
+   * smoothProbs); 0 (default) scores every frame on its own predictions.
+   */
+  smooth?: number;
   /** Shown in the "run concord infer" hint. */
   projectDir?: string;
   signal?: AbortSignal;
@@ -102,7 +108,14 @@ export function computeFlags(db: Db, opts: ScoreOptions = {}): { result: ScoreRe
   const runId = resolveRun(db, opts);
   const minScore = opts.threshold ?? (rule === 'score-threshold' ? DEFAULT_SCORE_THRESHOLD : undefined);
   if (minScore !== undefined && !(minScore >= 0 && minScore <= 1)) throw new ScoringError(`threshold ${minScore} is outside [0, 1]`);
+  const smooth = opts.smooth ?? 0;
+  if (!(Number.isInteger(smooth) && smooth >= 0 && smooth <= 100)) throw new ScoringError(`smoothing ${smooth} is not a whole number of frames in [0, 100]`);
   const videos = videoIds(db);
+  const predictionsOf = (videoId: number) => {
+    const vp = videoPredictions(db, runId, videoId);
+    if (vp && smooth > 0) vp.probs = smoothProbs(vp.probs, vp.idx, vp.nets, vp.classes, smooth);
+    return vp;
+  };
 
   let thresholds: number[] | undefined;
   if (rule === 'confident-learning') {
@@ -110,7 +123,7 @@ export function computeFlags(db: Db, opts: ScoreOptions = {}): { result: ScoreRe
     let acc: ClassThresholds | null = null;
     for (const v of videos) {
       throwIfAborted(opts.signal, 'scoring');
-      const vp = videoPredictions(db, runId, v);
+      const vp = predictionsOf(v);
       if (!vp) continue;
       const size = vp.nets * vp.classes;
       acc ??= new ClassThresholds(vp.classes);
@@ -129,7 +142,7 @@ export function computeFlags(db: Db, opts: ScoreOptions = {}): { result: ScoreRe
   for (const videoId of videos) {
     throwIfAborted(opts.signal, 'scoring');
     tracker.add(1);
-    const vp = videoPredictions(db, runId, videoId);
+    const vp = predictionsOf(videoId);
     if (!vp) continue;
     const size = vp.nets * vp.classes;
     // frames scored: labelled, with a label the model knows

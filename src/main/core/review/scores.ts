@@ -214,3 +214,32 @@ export function confidentLearningSuggestion(mean: ArrayLike<number>, label: numb
   }
   return best === label ? null : best;
 }
+
+/**
+ * Temporal smoothing of one video's predictions: each frame's per-network probabilities become the
+ * mean over the frames of the same video within ±radius frame indices (frames without a prediction
+ * simply do not count). Expressions change over several frames while a wrong label is often a single
+ * frame or a short run, so a smoothed consensus errs less than a per-frame one. A new array; radius 0
+ * returns the input.
+ */
+export function smoothProbs(probs: Float32Array, idx: readonly number[], nets: number, classes: number, radius: number): Float32Array {
+  if (!(radius > 0) || idx.length < 2) return probs;
+  const size = nets * classes;
+  const out = new Float32Array(probs.length);
+  const sum = new Float64Array(size);
+  let lo = 0; // window [lo, hi) over positions, by frame index
+  let hi = 0;
+  for (let i = 0; i < idx.length; i++) {
+    while (hi < idx.length && idx[hi]! <= idx[i]! + radius) {
+      for (let k = 0; k < size; k++) sum[k] += probs[hi * size + k]!;
+      hi++;
+    }
+    while (idx[lo]! < idx[i]! - radius) {
+      for (let k = 0; k < size; k++) sum[k] -= probs[lo * size + k]!;
+      lo++;
+    }
+    const n = hi - lo;
+    for (let k = 0; k < size; k++) out[i * size + k] = sum[k]! / n;
+  }
+  return out;
+}

@@ -48,9 +48,10 @@ export const useReviewStore = defineStore('review', () => {
   const error = ref<string | null>(null);
   const lastAction = ref<string | null>(null);
   const job = ref<{ jobId: string; kind: string; status: JobInfo['status']; progress: Progress | null; error: string | null } | null>(null);
-  const scoring = ref<{ rule: FlagRule; threshold: number | null; runId: number | null }>({
+  const scoring = ref<{ rule: FlagRule; threshold: number | null; smooth: number; runId: number | null }>({
     rule: 'all-agree',
     threshold: null,
+    smooth: 0,
     runId: null,
   });
   const lastScore = ref<{ runId: number; flagged: number; scored: number; rule: string } | null>(null);
@@ -312,6 +313,7 @@ export const useReviewStore = defineStore('review', () => {
       lastScore.value = await api.request('flags.score', {
         rule: s.rule,
         ...(s.threshold !== null ? { threshold: s.threshold } : {}),
+        ...(s.smooth > 0 ? { smooth: s.smooth } : {}),
         ...(s.runId !== null ? { runId: s.runId } : {}),
       });
       await reload();

@@ -56,6 +56,29 @@ describe('scoreRun', () => {
     ]);
   });
 
+  it('smoothing scores each frame on its ±k neighbours: a one-frame wrong label stands out, a one-frame misprediction does not', () => {
+    // labels 0 0 0 3 0 0 0 0 0: frame 4's label is the odd one out, the nets see 0 there weakly;
+    // frame 7's label is right, but the nets misfire on that single frame.
+    p = makeProject([{ name: 'v', labels: [0, 0, 0, 3, 0, 0, 0, 0, 0] }]);
+    const f = (i: number) => p.frame('v', i);
+    const rows: [number, Float32Array][] = [];
+    for (let i = 1; i <= 9; i++) {
+      const c = i === 7 ? 5 : 0;
+      const conf = i === 4 ? 0.4 : 0.9;
+      rows.push([f(i), nets(peaked(c, conf), peaked(c, conf), peaked(c, conf))]);
+    }
+    const runId = addRun(p.db, 3, rows);
+    const plain = computeFlags(p.db, { runId, rule: 'all-agree' }).flags.map((x) => x.idx);
+    expect(plain.sort()).toEqual([4, 7]);
+    const smoothed = computeFlags(p.db, { runId, rule: 'all-agree', smooth: 2 }).flags;
+    expect(smoothed.map((x) => x.idx)).toEqual([4]);
+    expect(smoothed[0]).toMatchObject({ given: 3, suggested: 0 });
+    // its margin grew: the neighbours are confident about 0
+    const before = computeFlags(p.db, { runId, rule: 'all-agree' }).flags.find((x) => x.idx === 4)!;
+    expect(smoothed[0]!.details.margin).toBeGreaterThan(before.details.margin);
+    expect(() => computeFlags(p.db, { runId, smooth: -1 })).toThrow(/smoothing -1/);
+  });
+
   it('score-threshold flags by the combined score, including frames where the networks split', () => {
     standard();
     const all = scoreRun(p.db, { rule: 'score-threshold', threshold: 0 });

@@ -6,6 +6,7 @@ import {
   argmax,
   combinedScore,
   confidentLearningSuggestion,
+  smoothProbs,
   frameScores,
   jsDivergence,
   meanProbs,
@@ -114,5 +115,20 @@ describe('confident learning', () => {
     expect(confidentLearningSuggestion([0.45, 0.52, 0.03], 0, t)).toBe(1);
     // class 2 has no labelled frames: never suggested
     expect(confidentLearningSuggestion([0, 0, 1], 0, t)).toBeNull();
+  });
+});
+
+describe('smoothProbs', () => {
+  it('averages each frame over the frames within ±radius frame indices of the same video', () => {
+    // 1 net, 2 classes; frames 1 2 3 and 10 (a gap: 10 has no neighbour within 2)
+    const probs = new Float32Array([1, 0, 0, 1, 1, 0, 0.5, 0.5]);
+    const out = smoothProbs(probs, [1, 2, 3, 10], 1, 2, 2);
+    expect(Array.from(out.subarray(0, 2))).toEqual([2 / 3, 1 / 3].map(Math.fround));
+    expect(Array.from(out.subarray(2, 4))).toEqual([2 / 3, 1 / 3].map(Math.fround));
+    expect(Array.from(out.subarray(4, 6))).toEqual([2 / 3, 1 / 3].map(Math.fround));
+    expect(Array.from(out.subarray(6, 8))).toEqual([0.5, 0.5]);
+    const r1 = smoothProbs(probs, [1, 2, 3, 10], 1, 2, 1);
+    expect(Array.from(r1.subarray(0, 2))).toEqual([0.5, 0.5]);
+    expect(smoothProbs(probs, [1, 2, 3, 10], 1, 2, 0)).toBe(probs);
   });
 });

@@ -10,7 +10,7 @@
 // setting as it finishes, then a summary line.
 // Usage: npx tsx bench/detection-grid.ts [--settings symmetric:0.2,symmetric:0.4,pairflip:0.3,segment:0.3]
 //        [--modes in-sample,crossfit] [--nets 3] [--folds 3] [--videos 16] [--frames 100] [--model tiny]
-//        [--input 64] [--epochs 10] [--pretrain-epochs 15] [--batch 32] [--backend wasm] [--seed 1] [--smooth 0,2]
+//        [--input 64] [--epochs 10] [--pretrain-epochs 15] [--pretrain-videos 48] [--batch 32] [--backend wasm] [--seed 1] [--smooth 0,2]
 //        [--keep DIR]
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -37,6 +37,7 @@ const { values } = parseArgs({
     input: { type: 'string' },
     epochs: { type: 'string' },
     'pretrain-epochs': { type: 'string' },
+    'pretrain-videos': { type: 'string' },
     batch: { type: 'string' },
     backend: { type: 'string' },
     seed: { type: 'string' },
@@ -59,6 +60,8 @@ const videos = Number(values.videos ?? 16);
 const frames = Number(values.frames ?? 100);
 const seed = Number(values.seed ?? 1);
 const pretrainEpochs = Number(values['pretrain-epochs'] ?? 15);
+/** People in the pretraining set: more than the target data, as AffectNet is to Aff-Wild2. */
+const pretrainVideos = Number(values['pretrain-videos'] ?? 48);
 const train = {
   model: values.model ?? 'tiny',
   inputSize: Number(values.input ?? 64),
@@ -75,9 +78,9 @@ const rows: Record<string, unknown>[] = [];
 try {
   const pre =
     pretrainEpochs > 0
-      ? await pretrainedWeights(join(root, 'pretrain'), { ...train, videos, frames, epochs: pretrainEpochs })
+      ? await pretrainedWeights(join(root, 'pretrain'), { ...train, videos: pretrainVideos, frames, epochs: pretrainEpochs })
       : null;
-  if (pre) console.log(JSON.stringify({ bench: 'detection-grid', pretrain: { epochs: pretrainEpochs, valAccuracy: pre.valAccuracy, seconds: pre.seconds } }));
+  if (pre) console.log(JSON.stringify({ bench: 'detection-grid', pretrain: { epochs: pretrainEpochs, videos: pretrainVideos, valAccuracy: pre.valAccuracy, seconds: pre.seconds } }));
   const init = pre ? { fromFile: pre.file } : {};
   for (const s of settings) {
     const p = await demoProject(join(root, `${s.kind}-${s.rate}`), { videos, frames, noise: s.rate, noiseKind: s.kind, seed });
@@ -132,6 +135,7 @@ try {
       videos,
       frames,
       pretrainEpochs,
+      pretrainVideos,
       anchor: { 'symmetric:0.2': { precision: 0.65, recall: 0.93 }, 'symmetric:0.4': { precision: 0.82, recall: 0.88 } },
       seconds: Math.round((Date.now() - started) / 1000),
       results: rows.map((r) => ({

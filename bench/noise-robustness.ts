@@ -7,7 +7,7 @@
 // and the mean of the last three epochs (less sensitive to one epoch's wobble), averaged over --seeds
 // (training seeds; the data is the same). One JSON line.
 // Usage: npx tsx bench/noise-robustness.ts [--noise 0.3,0] [--model tiny] [--input 64] [--epochs 10]
-//        [--pretrain-epochs 15] [--videos 16] [--frames 100] [--batch 32] [--backend wasm] [--seeds 1,2,3]
+//        [--pretrain-epochs 15] [--pretrain-videos 48] [--videos 16] [--frames 100] [--batch 32] [--backend wasm] [--seeds 1,2,3]
 //        [--workers 0] [--lambda-max 0.9]
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -25,6 +25,7 @@ const { values } = parseArgs({
     input: { type: 'string' },
     epochs: { type: 'string' },
     'pretrain-epochs': { type: 'string' },
+    'pretrain-videos': { type: 'string' },
     videos: { type: 'string' },
     frames: { type: 'string' },
     batch: { type: 'string' },
@@ -46,6 +47,8 @@ const base = {
   lambdaMax: Number(values['lambda-max'] ?? 0.9),
 };
 const pretrainEpochs = Number(values['pretrain-epochs'] ?? 15);
+/** People in the pretraining set: more than the target data, as AffectNet is to Aff-Wild2. */
+const pretrainVideos = Number(values['pretrain-videos'] ?? 48);
 const videos = Number(values.videos ?? 16);
 const frames = Number(values.frames ?? 100);
 const DATA_SEED = 1;
@@ -68,7 +71,7 @@ try {
   const started = Date.now();
   const pre =
     pretrainEpochs > 0
-      ? await pretrainedWeights(join(root, 'pretrain'), { ...base, videos, frames, epochs: pretrainEpochs, seed: DATA_SEED })
+      ? await pretrainedWeights(join(root, 'pretrain'), { ...base, videos: pretrainVideos, frames, epochs: pretrainEpochs, seed: DATA_SEED })
       : null;
   const results: Record<string, unknown>[] = [];
   for (const noise of noises) {
@@ -113,7 +116,7 @@ try {
       videos,
       frames,
       noiseKind: 'symmetric',
-      start: pre ? { pretrainEpochs, pretrainValAccuracy: round(pre.valAccuracy) } : 'scratch',
+      start: pre ? { pretrainEpochs, pretrainVideos, pretrainValAccuracy: round(pre.valAccuracy) } : 'scratch',
       seconds: Math.round((Date.now() - started) / 1000),
       results,
     }) + '\n',

@@ -228,14 +228,33 @@ function resumeFields(v: Values): { resume?: boolean; runId?: number } {
   return { resume: Boolean(v.resume) || undefined, runId };
 }
 
+/**
+ * A one-line note for `train` (random initialisation) with several networks and a strong consistency
+ * weight: measured on the demo data, the networks then learn little and agree on few classes
+ * (bench/noise-robustness.ts --pretrain-epochs 0), while the paper finetunes pretrained backbones.
+ */
+export function scratchHint(config: Record<string, unknown>, resume: boolean): string | null {
+  const nets = typeof config.nets === 'number' ? config.nets : 3;
+  const lambdaMax = typeof config.lambdaMax === 'number' ? config.lambdaMax : 0.9;
+  if (resume || nets < 2 || lambdaMax <= 0.5) return null;
+  return (
+    `note: CCT from random weights with λmax ${lambdaMax}: the paper finetunes pretrained backbones ` +
+    '(`concord pretrain`, or `concord finetune --from RUN|FILE`); from scratch on little data the consistency ' +
+    'term can keep the networks from learning (set "lambdaMax": 0.5 in --config, or watch the per-network accuracy)'
+  );
+}
+
 export async function train(args: string[], io: Io, launch?: TrainerLauncher): Promise<number> {
   return guarded(io, async () => {
     const { positionals, values } = parse(args);
     const dir = project(positionals);
     const json = Boolean(values.json);
+    const config = configFromFlags(values);
+    const hint = scratchHint(config, Boolean(values.resume));
+    if (hint) io.err(hint);
     const r = await runTrainerJob({
       projectDir: dir,
-      message: { mode: 'train', config: configFromFlags(values), ...resumeFields(values) },
+      message: { mode: 'train', config, ...resumeFields(values) },
       json,
       io,
       launch,

@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { readFileSync, readdirSync } from 'node:fs';
 import { main, type Io } from '../../../src/main/cli';
+import { scratchHint } from '../../../src/main/cli/train';
 import { openDb } from '../../../src/main/core/store/db';
 import { parseAbawAnnotation } from '../../../src/main/core/ingest/abaw';
 import { tempDir } from '../../helpers/tmp';
@@ -62,6 +63,8 @@ describe('concord CLI demo pipeline', () => {
   it('trains, infers, flags, records decisions with undo/redo, and exports cleaned labels', async () => {
     const train = await run('train', project, '--epochs', '2', '--model', 'tiny', '--input', '32', '--batch', '16', '--nets', '3', '--json');
     expect(train.code, train.err).toBe(0);
+    // three networks from random weights at the paper's λmax: the user hears about pretraining
+    expect(train.err).toMatch(/note: CCT from random weights with λmax 0.9.*concord pretrain/);
     const db = openDb(project);
     const epochs = db.prepare('SELECT epoch, loss_total, lambda, val FROM epoch_metrics ORDER BY epoch').all() as { epoch: number; loss_total: number; lambda: number; val: string }[];
     expect(epochs).toHaveLength(2);
@@ -102,5 +105,15 @@ describe('concord CLI demo pipeline', () => {
     expect((await run('import', 'abaw', join(root, 'nope'), '--annotations', 'a', '--frames', 'b')).err).toMatch(/is not a Concord project/);
     expect((await run('bogus')).code).toBe(2);
     expect((await run('flags', join(root, 'nope'))).code).toBe(1);
+  });
+});
+
+describe('scratchHint', () => {
+  it('speaks only for several networks with λmax above 0.5 and not on resume', () => {
+    expect(scratchHint({}, false)).toMatch(/λmax 0.9/);
+    expect(scratchHint({ nets: 1 }, false)).toBeNull();
+    expect(scratchHint({ lambdaMax: 0.5 }, false)).toBeNull();
+    expect(scratchHint({ nets: 2, lambdaMax: 0.8 }, false)).toMatch(/λmax 0.8/);
+    expect(scratchHint({}, true)).toBeNull();
   });
 });

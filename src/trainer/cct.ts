@@ -1,7 +1,7 @@
 // Consensual Collaborative Training: the joint loss (paper eqs. 1-3), ensemble inference and one
 // optimisation step over N networks with the backbone/head Adam pair.
 import * as tf from '@tensorflow/tfjs';
-import { forward, trainableVariables, type ResNet } from './resnet';
+import { forward, type ResNet } from './resnet';
 import { lrAt } from './schedule';
 
 export interface CctLossOptions {

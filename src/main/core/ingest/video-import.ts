@@ -41,7 +41,6 @@ export async function importVideos(db: Db, opts: VideoImportOptions): Promise<Vi
     if (file) needed.set(stem, file);
     else result.errors.push({ file: a.file, line: null, reason: `no video named ${stem}.(mp4|avi|mkv|webm) in ${opts.videos}` });
   }
-  const started = Date.now();
   const extracted = await extractFrames({
     videos: [...needed.values()],
     cacheDir: join(opts.projectDir, 'cache'),

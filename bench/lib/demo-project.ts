@@ -23,7 +23,7 @@ export interface DemoProject {
 
 export async function demoProject(
   dir: string,
-  opts: { videos: number; frames: number; noise: number; noiseKind: NoiseKind; seed: number },
+  opts: { videos: number; frames: number; noise: number; noiseKind: NoiseKind; seed: number; validationShare?: number },
 ): Promise<DemoProject> {
   const data = join(dir, 'data');
   const demo = await generateDemoData({ outDir: data, ...opts, encodeVideos: false });

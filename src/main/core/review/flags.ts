@@ -11,7 +11,7 @@
 // decided flags stay as history.
 import type { Db } from '../store/db';
 import { getRun, latestRun } from '../store/runs';
-import { protectedFrames, replaceOpenFlags, runHasPredictions, videoIds, videoPredictions, type NewFlag } from '../store/review';
+import { imageSetIds, protectedFrames, replaceOpenFlags, runHasPredictions, videoIds, videoPredictions, type NewFlag } from '../store/review';
 import type { FlagRule } from '../../../shared/api';
 import {
   ClassThresholds,
@@ -40,7 +40,7 @@ export interface ScoreOptions {
   threshold?: number;
   /**
    * Score each frame on its predictions averaged over ±smooth frames of the same video (scores.ts
-   * smoothProbs); 0 (default) scores every frame on its own predictions.
+   * smoothProbs); 0 scores every frame on its own predictions. Image datasets are never smoothed.
    */
   smooth?: number;
   /** Shown in the "run concord infer" hint. */
@@ -111,9 +111,10 @@ export function computeFlags(db: Db, opts: ScoreOptions = {}): { result: ScoreRe
   const smooth = opts.smooth ?? 0;
   if (!(Number.isInteger(smooth) && smooth >= 0 && smooth <= 100)) throw new ScoringError(`smoothing ${smooth} is not a whole number of frames in [0, 100]`);
   const videos = videoIds(db);
+  const imageSets = smooth > 0 ? imageSetIds(db) : new Set<number>();
   const predictionsOf = (videoId: number) => {
     const vp = videoPredictions(db, runId, videoId);
-    if (vp && smooth > 0) vp.probs = smoothProbs(vp.probs, vp.idx, vp.nets, vp.classes, smooth);
+    if (vp && smooth > 0 && !imageSets.has(videoId)) vp.probs = smoothProbs(vp.probs, vp.idx, vp.nets, vp.classes, smooth);
     return vp;
   };
 

@@ -898,6 +898,11 @@ export function videoIds(db: Db): number[] {
   return stmt(db, 'SELECT id FROM videos ORDER BY id').pluck().all() as number[];
 }
 
+/** Ids of the "videos" that are image datasets (rafdb, affectnet, csv): their neighbouring frames are unrelated images. */
+export function imageSetIds(db: Db): Set<number> {
+  return new Set(stmt(db, "SELECT id FROM videos WHERE source NOT IN ('abaw', 'video')").pluck().all() as number[]);
+}
+
 /**
  * One video's predictions of a run with the frames' current labels, in frame order. Per video
  * through the (video_id, idx) index: no sort of the whole run's blobs.

@@ -25,6 +25,8 @@ export interface TestVideo {
   split?: string;
   labels: number[];
   hasFace?: number[];
+  /** Default 'abaw'; 'rafdb' etc. make an image dataset. */
+  source?: string;
 }
 
 export interface TestProject {
@@ -44,7 +46,7 @@ export function makeProject(videos: TestVideo[]): TestProject {
       {
         name: v.name,
         split: v.split ?? 'Train_Set',
-        source: 'abaw',
+        source: v.source ?? 'abaw',
         labelSet: 'abaw7',
         header: ABAW7_HEADER,
         annotationFile: null,

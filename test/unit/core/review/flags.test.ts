@@ -79,6 +79,19 @@ describe('scoreRun', () => {
     expect(() => computeFlags(p.db, { runId, smooth: -1 })).toThrow(/smoothing -1/);
   });
 
+  it('never smooths an image dataset: its neighbouring frames are unrelated images', () => {
+    p = makeProject([{ name: 'raf', source: 'rafdb', labels: [0, 0, 0, 3, 0, 0, 0, 0, 0] }]);
+    const f = (i: number) => p.frame('raf', i);
+    const rows: [number, Float32Array][] = [];
+    for (let i = 1; i <= 9; i++) {
+      const c = i === 7 ? 5 : 0;
+      rows.push([f(i), nets(peaked(c, 0.9), peaked(c, 0.9), peaked(c, 0.9))]);
+    }
+    const runId = addRun(p.db, 3, rows);
+    // as without smoothing: image 7's confident misprediction is still a flag
+    expect(computeFlags(p.db, { runId, rule: 'all-agree', smooth: 2 }).flags.map((x) => x.idx).sort()).toEqual([4, 7]);
+  });
+
   it('score-threshold flags by the combined score, including frames where the networks split', () => {
     standard();
     const all = scoreRun(p.db, { rule: 'score-threshold', threshold: 0 });

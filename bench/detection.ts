@@ -1,5 +1,5 @@
 // Label-error detection quality of each flag rule against known true labels.
-//   npx tsx bench/detection.ts <project> --gt <ground_truth.csv> [--run ID] [--smooth 0,2,4]
+//   npx tsx bench/detection.ts <project> --gt <ground_truth.csv> [--run ID] [--smooth 0,2,4] [--thresholds 0.1,0.2]
 //     a project with predictions (concord infer) built from `concord demo-data` (whose
 //     ground_truth.csv has video,frame,true_label,given_label) or any data with known clean labels.
 //   npx tsx bench/detection.ts            (no project: a synthetic store with simulated networks,
@@ -18,7 +18,7 @@ import { createRun, putPredictions } from '../src/main/core/store/runs';
 import { BENCH_RULES, evaluate, readGroundTruth } from './lib/detection-metrics';
 import { ABAW7_HEADER } from '../src/shared/labels';
 
-const { values, positionals } = parseArgs({ allowPositionals: true, options: { gt: { type: 'string' }, run: { type: 'string' }, smooth: { type: 'string' } } });
+const { values, positionals } = parseArgs({ allowPositionals: true, options: { gt: { type: 'string' }, run: { type: 'string' }, smooth: { type: 'string' }, thresholds: { type: 'string' } } });
 
 let seed = 3;
 const rand = () => (seed = (seed * 1664525 + 1013904223) >>> 0) / 2 ** 32;
@@ -85,7 +85,11 @@ try {
   const runId = values.run ? Number(values.run) : undefined;
   const t0 = performance.now();
   const smooths = (values.smooth ?? '0').split(',').map(Number);
-  const results = smooths.flatMap((sm) => BENCH_RULES.map(([r, t]) => evaluate(db, truth, r, t, runId, sm)));
+  // --thresholds 0.1,0.2,...: score-threshold at each (a precision/recall sweep) instead of the bench's rule set
+  const rules = values.thresholds
+    ? values.thresholds.split(',').map((t) => ['score-threshold', Number(t)] as (typeof BENCH_RULES)[number])
+    : BENCH_RULES;
+  const results = smooths.flatMap((sm) => rules.map(([r, t]) => evaluate(db, truth, r, t, runId, sm)));
   console.log(
     JSON.stringify({
       bench: 'detection',

@@ -10,7 +10,7 @@
 // setting as it finishes, then a summary line.
 // Usage: npx tsx bench/detection-grid.ts [--settings symmetric:0.2,symmetric:0.4,pairflip:0.3,segment:0.3]
 //        [--modes in-sample,crossfit] [--nets 3] [--folds 3] [--videos 16] [--frames 100] [--model tiny]
-//        [--input 64] [--epochs 10] [--pretrain-epochs 15] [--pretrain-videos 48] [--batch 32] [--backend wasm] [--seed 1] [--smooth 0,2]
+//        [--input 64] [--epochs 10] [--pretrain-epochs 15] [--pretrain-videos 48] [--weights FILE.safetensors] [--batch 32] [--backend wasm] [--seed 1] [--smooth 0,2]
 //        [--keep DIR]
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -43,6 +43,7 @@ const { values } = parseArgs({
     seed: { type: 'string' },
     keep: { type: 'string' },
     smooth: { type: 'string' },
+    weights: { type: 'string' },
   },
 });
 const settings = (values.settings ?? 'symmetric:0.2,symmetric:0.4,pairflip:0.3,segment:0.3').split(',').map((s) => {
@@ -76,11 +77,18 @@ mkdirSync(root, { recursive: true });
 const started = Date.now();
 const rows: Record<string, unknown>[] = [];
 try {
-  const pre =
-    pretrainEpochs > 0
+  const pre = values.weights
+    ? { file: values.weights, valAccuracy: NaN, seconds: 0 }
+    : pretrainEpochs > 0
       ? await pretrainedWeights(join(root, 'pretrain'), { ...train, videos: pretrainVideos, frames, epochs: pretrainEpochs })
       : null;
-  if (pre) console.log(JSON.stringify({ bench: 'detection-grid', pretrain: { epochs: pretrainEpochs, videos: pretrainVideos, valAccuracy: pre.valAccuracy, seconds: pre.seconds } }));
+  if (pre && !values.weights)
+    console.log(
+      JSON.stringify({
+        bench: 'detection-grid',
+        pretrain: { epochs: pretrainEpochs, videos: pretrainVideos, valAccuracy: pre.valAccuracy, seconds: pre.seconds },
+      }),
+    );
   const init = pre ? { fromFile: pre.file } : {};
   for (const s of settings) {
     const p = await demoProject(join(root, `${s.kind}-${s.rate}`), { videos, frames, noise: s.rate, noiseKind: s.kind, seed });
@@ -93,9 +101,13 @@ try {
         let valAccuracy: number | null = null;
         if (mode === 'in-sample') {
           let last: number | null = null;
-          const out = await trainRun({ projectDir: p.projectDir, kind: pre ? 'finetune' : 'train', config, ...init }, new RunControl(), (m) => {
-            if (m.type === 'epoch') last = m.metrics.val?.ensemble.accuracy ?? null;
-          });
+          const out = await trainRun(
+            { projectDir: p.projectDir, kind: pre ? 'finetune' : 'train', config, ...init },
+            new RunControl(),
+            (m) => {
+              if (m.type === 'epoch') last = m.metrics.val?.ensemble.accuracy ?? null;
+            },
+          );
           valAccuracy = last;
           await inferRun({ projectDir: p.projectDir, runId: out.runId! }, new RunControl(), () => {});
           runId = out.runId!;

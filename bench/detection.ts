@@ -18,7 +18,10 @@ import { createRun, putPredictions } from '../src/main/core/store/runs';
 import { BENCH_RULES, evaluate, readGroundTruth } from './lib/detection-metrics';
 import { ABAW7_HEADER } from '../src/shared/labels';
 
-const { values, positionals } = parseArgs({ allowPositionals: true, options: { gt: { type: 'string' }, run: { type: 'string' }, smooth: { type: 'string' }, thresholds: { type: 'string' } } });
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  options: { gt: { type: 'string' }, run: { type: 'string' }, smooth: { type: 'string' }, thresholds: { type: 'string' } },
+});
 
 let seed = 3;
 const rand = () => (seed = (seed * 1664525 + 1013904223) >>> 0) / 2 ** 32;

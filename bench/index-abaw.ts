@@ -17,7 +17,7 @@ const data = values.data ?? join(tmpdir(), `concord-bench-abaw-${videos}-${lines
 
 function lcg(seed: number) {
   let s = seed >>> 0;
-  return () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+  return () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32;
 }
 
 if (!existsSync(join(data, 'READY'))) {

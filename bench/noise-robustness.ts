@@ -76,11 +76,24 @@ try {
   const pre = values.weights
     ? { file: values.weights, valAccuracy: NaN }
     : pretrainEpochs > 0
-      ? await pretrainedWeights(join(root, 'pretrain'), { ...base, videos: pretrainVideos, frames, epochs: pretrainEpochs, seed: DATA_SEED })
+      ? await pretrainedWeights(join(root, 'pretrain'), {
+          ...base,
+          videos: pretrainVideos,
+          frames,
+          epochs: pretrainEpochs,
+          seed: DATA_SEED,
+        })
       : null;
   const results: Record<string, unknown>[] = [];
   for (const noise of noises) {
-    const p = await demoProject(join(root, `noise-${noise}`), { videos, frames, noise, noiseKind: 'symmetric', seed: DATA_SEED, validationShare });
+    const p = await demoProject(join(root, `noise-${noise}`), {
+      videos,
+      frames,
+      noise,
+      noiseKind: 'symmetric',
+      seed: DATA_SEED,
+      validationShare,
+    });
     for (const nets of [1, 3]) {
       const perSeed: ReturnType<typeof figures>[] = [];
       const t = Date.now();
@@ -123,7 +136,11 @@ try {
       frames,
       validationShare,
       noiseKind: 'symmetric',
-      start: values.weights ? { weights: values.weights } : pre ? { pretrainEpochs, pretrainVideos, pretrainValAccuracy: round(pre.valAccuracy) } : 'scratch',
+      start: values.weights
+        ? { weights: values.weights }
+        : pre
+          ? { pretrainEpochs, pretrainVideos, pretrainValAccuracy: round(pre.valAccuracy) }
+          : 'scratch',
       seconds: Math.round((Date.now() - started) / 1000),
       results,
     }) + '\n',

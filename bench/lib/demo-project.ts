@@ -62,7 +62,15 @@ export async function pretrainedWeights(dir: string, o: PretrainOptions): Promis
     {
       projectDir: p.projectDir,
       kind: 'pretrain',
-      config: { nets: 1, epochs: o.epochs, model: o.model, inputSize: o.inputSize, batch: o.batch, backend: o.backend, seed: o.seed + 1000 },
+      config: {
+        nets: 1,
+        epochs: o.epochs,
+        model: o.model,
+        inputSize: o.inputSize,
+        batch: o.batch,
+        backend: o.backend,
+        seed: o.seed + 1000,
+      },
     },
     new RunControl(),
     (m) => m.type === 'epoch' && history.push(m.metrics),

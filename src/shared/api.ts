@@ -96,7 +96,17 @@ export interface Events {
   'job.progress': { jobId: string; kind: string; progress: Progress };
   'job.done': { jobId: string; kind: string; result: unknown };
   'job.error': { jobId: string; kind: string; error: string };
-  'train.step': { jobId: string; runId: number; epoch: number; step: number; steps: number; loss: { total: number; sup: number; cons: number }; lambda: number; lr: number; imagesPerSec: number };
+  'train.step': {
+    jobId: string;
+    runId: number;
+    epoch: number;
+    step: number;
+    steps: number;
+    loss: { total: number; sup: number; cons: number };
+    lambda: number;
+    lr: number;
+    imagesPerSec: number;
+  };
   'train.epoch': { jobId: string; runId: number; epoch: number; metrics: EpochMetrics };
   'review.changed': { frameIds: number[] };
 }

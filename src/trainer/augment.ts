@@ -101,12 +101,14 @@ export function resolveAugmentConfig(overrides: AugmentOverrides = {}, base: Aug
   prob('jitter.p', cfg.jitter.p);
   prob('affine.p', cfg.affine.p);
   prob('erase.p', cfg.erase.p);
-  if (!(cfg.jitter.hue >= 0 && cfg.jitter.hue <= 0.5)) throw new RangeError(`augment: jitter.hue must be in [0, 0.5], got ${cfg.jitter.hue}`);
+  if (!(cfg.jitter.hue >= 0 && cfg.jitter.hue <= 0.5))
+    throw new RangeError(`augment: jitter.hue must be in [0, 0.5], got ${cfg.jitter.hue}`);
   for (const k of ['brightness', 'contrast', 'saturation'] as const) {
     if (!(cfg.jitter[k] >= 0)) throw new RangeError(`augment: jitter.${k} must be >= 0, got ${cfg.jitter[k]}`);
   }
   const [s0, s1] = cfg.erase.scale;
-  if (!(s0 > 0 && s0 <= s1 && s1 < 1)) throw new RangeError(`augment: erase.scale must satisfy 0 < min <= max < 1, got [${cfg.erase.scale}]`);
+  if (!(s0 > 0 && s0 <= s1 && s1 < 1))
+    throw new RangeError(`augment: erase.scale must satisfy 0 < min <= max < 1, got [${cfg.erase.scale}]`);
   const [r0, r1] = cfg.erase.ratio;
   if (!(r0 > 0 && r0 <= r1)) throw new RangeError(`augment: erase.ratio must satisfy 0 < min <= max, got [${cfg.erase.ratio}]`);
   const [z0, z1] = cfg.affine.scale;
@@ -253,12 +255,36 @@ export function adjustHue(img: Image, shift: number): Image {
     const q = clamp01(v * (1 - s * f));
     const t = clamp01(v * (1 - s * (1 - f)));
     switch (sector % 6) {
-      case 0: out[i] = v; out[i + 1] = t; out[i + 2] = p; break;
-      case 1: out[i] = q; out[i + 1] = v; out[i + 2] = p; break;
-      case 2: out[i] = p; out[i + 1] = v; out[i + 2] = t; break;
-      case 3: out[i] = p; out[i + 1] = q; out[i + 2] = v; break;
-      case 4: out[i] = t; out[i + 1] = p; out[i + 2] = v; break;
-      default: out[i] = v; out[i + 1] = p; out[i + 2] = q; break;
+      case 0:
+        out[i] = v;
+        out[i + 1] = t;
+        out[i + 2] = p;
+        break;
+      case 1:
+        out[i] = q;
+        out[i + 1] = v;
+        out[i + 2] = p;
+        break;
+      case 2:
+        out[i] = p;
+        out[i + 1] = v;
+        out[i + 2] = t;
+        break;
+      case 3:
+        out[i] = p;
+        out[i + 1] = q;
+        out[i + 2] = v;
+        break;
+      case 4:
+        out[i] = t;
+        out[i + 1] = p;
+        out[i + 2] = v;
+        break;
+      default:
+        out[i] = v;
+        out[i + 1] = p;
+        out[i + 2] = q;
+        break;
     }
   }
   return like(img, out);
@@ -273,12 +299,7 @@ export interface AffineParams {
 }
 
 /** Translate + zoom about the centre, by inverse mapping each output pixel into the source. */
-export function affine(
-  img: Image,
-  params: AffineParams,
-  interpolation: 'nearest' | 'bilinear' = 'bilinear',
-  fill = 0,
-): Image {
+export function affine(img: Image, params: AffineParams, interpolation: 'nearest' | 'bilinear' = 'bilinear', fill = 0): Image {
   checkImage(img, 'affine');
   const { width: w, height: h, channels: c } = img;
   const src = img.data;

@@ -6,12 +6,7 @@ import * as tf from '@tensorflow/tfjs';
 import { createHash, randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import {
-  createCctOptimizers,
-  optimizerVariableOrder,
-  type CctOptimizerConfig,
-  type CctOptimizers,
-} from './cct';
+import { createCctOptimizers, optimizerVariableOrder, type CctOptimizerConfig, type CctOptimizers } from './cct';
 import { createResNet, disposeResNet, type ResNet, type ResNetConfig } from './resnet';
 import type { RngState } from './rng';
 
@@ -91,18 +86,14 @@ async function readOptimizer(
     entries.push(await push(`${logicalNames[i % half]}/${suffix}`, moments[i].tensor));
   }
   const acc = adamPrivate(opt);
-  const accBeta: [number, number] | undefined = acc
-    ? [(await acc.accBeta1.data())[0], (await acc.accBeta2.data())[0]]
-    : undefined;
+  const accBeta: [number, number] | undefined = acc ? [(await acc.accBeta1.data())[0], (await acc.accBeta2.data())[0]] : undefined;
   return { learningRate: (opt as unknown as { learningRate: number }).learningRate, iterations, moments: entries, accBeta };
 }
 
 // tfjs 4.22 AdamOptimizer keeps β^t in private variables; reach them only if they are there.
 function adamPrivate(opt: tf.AdamOptimizer): { accBeta1: tf.Variable; accBeta2: tf.Variable } | null {
   const o = opt as unknown as { accBeta1?: unknown; accBeta2?: unknown };
-  return o.accBeta1 instanceof tf.Variable && o.accBeta2 instanceof tf.Variable
-    ? { accBeta1: o.accBeta1, accBeta2: o.accBeta2 }
-    : null;
+  return o.accBeta1 instanceof tf.Variable && o.accBeta2 instanceof tf.Variable ? { accBeta1: o.accBeta1, accBeta2: o.accBeta2 } : null;
 }
 
 /**
@@ -123,7 +114,7 @@ export async function saveCheckpoint<C, M>(dir: string, state: CheckpointState<C
       const data = (await t.data()) as Float32Array;
       const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
       hash.update(bytes);
-      for (let done = 0; done < bytes.length; ) {
+      for (let done = 0; done < bytes.length;) {
         const { bytesWritten } = await fh.write(bytes, done, bytes.length - done);
         done += bytesWritten;
       }
@@ -140,8 +131,16 @@ export async function saveCheckpoint<C, M>(dir: string, state: CheckpointState<C
         nets.push({ config: { ...net.config }, numBatchesTracked: net.numBatchesTracked, tensors });
       }
       const order = optimizerVariableOrder(state.nets);
-      const backbone = await readOptimizer(state.optimizers.backbone, order.backbone.map((e) => `net${e.net}/${e.key}`), push);
-      const head = await readOptimizer(state.optimizers.head, order.head.map((e) => `net${e.net}/${e.key}`), push);
+      const backbone = await readOptimizer(
+        state.optimizers.backbone,
+        order.backbone.map((e) => `net${e.net}/${e.key}`),
+        push,
+      );
+      const head = await readOptimizer(
+        state.optimizers.head,
+        order.head.map((e) => `net${e.net}/${e.key}`),
+        push,
+      );
       await fh.sync();
       manifest = {
         format: CHECKPOINT_FORMAT,
@@ -231,7 +230,8 @@ async function restoreOptimizer(
       const want = expected[i % half];
       const suffix = i < half ? 'm' : 'v';
       if (e.name !== `${want.name}/${suffix}`) bad(file, `optimiser moment ${i} is "${e.name}", expected "${want.name}/${suffix}"`);
-      if (e.shape.join(',') !== want.variable.shape.join(',')) bad(file, `moment "${e.name}" has shape [${e.shape}], expected [${want.variable.shape}]`);
+      if (e.shape.join(',') !== want.variable.shape.join(','))
+        bad(file, `moment "${e.name}" has shape [${e.shape}], expected [${want.variable.shape}]`);
       // Adam's own names are "<variable>/m"; the new variables have new names.
       named.push({ name: `${want.variable.name}/${suffix}`, tensor: tf.tensor(await read(e), e.shape, 'float32') });
     }

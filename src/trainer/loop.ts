@@ -7,7 +7,16 @@ import { join, resolve } from 'node:path';
 import type { EpochMetrics, NetMetrics } from '../shared/api';
 import { openDb, ProjectError, WriterLock, type Db } from '../main/core/store/db';
 import { listFrames, listVideos } from '../main/core/store/dataset';
-import { createRun, getRun, listRuns, markInterruptedRuns, putEpochMetrics, updateRun, type RunKind, type RunRow } from '../main/core/store/runs';
+import {
+  createRun,
+  getRun,
+  listRuns,
+  markInterruptedRuns,
+  putEpochMetrics,
+  updateRun,
+  type RunKind,
+  type RunRow,
+} from '../main/core/store/runs';
 import { CancelledError } from '../main/core/progress';
 import { selectBackend } from './backend';
 import {

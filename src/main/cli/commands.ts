@@ -5,7 +5,7 @@ import type { Io } from '../cli';
 export type Command = (args: string[], io: Io) => Promise<number>;
 
 const lazy =
-  <M,>(load: () => Promise<M>, pick: (m: M) => Command): Command =>
+  <M>(load: () => Promise<M>, pick: (m: M) => Command): Command =>
   async (args, io) =>
     pick(await load())(args, io);
 

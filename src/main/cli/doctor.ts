@@ -67,14 +67,17 @@ export async function electronStatus(): Promise<{ ok: boolean; reason: string; p
   }
   if (process.env.ELECTRON_OVERRIDE_DIST_PATH) {
     const p = join(process.env.ELECTRON_OVERRIDE_DIST_PATH, 'electron');
-    return existsSync(p) ? { ok: true, reason: `Electron binary at ${p}`, path: p } : { ok: false, reason: `ELECTRON_OVERRIDE_DIST_PATH has no electron binary (${p})` };
+    return existsSync(p)
+      ? { ok: true, reason: `Electron binary at ${p}`, path: p }
+      : { ok: false, reason: `ELECTRON_OVERRIDE_DIST_PATH has no electron binary (${p})` };
   }
   const pathFile = join(dir, 'path.txt');
   const exe = existsSync(pathFile) ? join(dir, 'dist', readFileSync(pathFile, 'utf8')) : null;
   if (exe && existsSync(exe)) return { ok: true, reason: `Electron binary at ${exe}`, path: exe };
   return {
     ok: false,
-    reason: 'Electron binary not downloaded yet: it is fetched on first launch (`npx install-electron` fetches it now; ELECTRON_MIRROR for mirrors); until then `concord serve` runs the same app in a browser',
+    reason:
+      'Electron binary not downloaded yet: it is fetched on first launch (`npx install-electron` fetches it now; ELECTRON_MIRROR for mirrors); until then `concord serve` runs the same app in a browser',
   };
 }
 
@@ -88,7 +91,8 @@ export async function doctorCommand(values: Record<string, unknown>, io: Io): Pr
   io.out(`node ${r.node} on ${r.platform}, ${r.cpus} CPUs`);
   io.out(`${mark(r.sqlite.ok)}sqlite ${r.sqlite.version ?? r.sqlite.error}`);
   io.out(r.ffmpeg.ok ? `ok  ffmpeg ${r.ffmpeg.version} from ${r.ffmpeg.source} (${r.ffmpeg.path})` : `no  ffmpeg: ${r.ffmpeg.error}`);
-  for (const b of r.backends) io.out(`${mark(b.usable)}tfjs backend ${b.name}${b.version ? ` ${b.version}` : ''}${b.device ? ` on ${b.device}` : ''}: ${b.reason}`);
+  for (const b of r.backends)
+    io.out(`${mark(b.usable)}tfjs backend ${b.name}${b.version ? ` ${b.version}` : ''}${b.device ? ` on ${b.device}` : ''}: ${b.reason}`);
   io.out(`training will use: ${r.selectedBackend ?? 'nothing (no usable backend)'}`);
   io.out(`${mark(r.electron.ok)}electron: ${r.electron.reason}`);
   return 0;

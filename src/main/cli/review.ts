@@ -32,7 +32,14 @@ async function guarded(io: Io, fn: () => Promise<number> | number): Promise<numb
 }
 
 export async function flagsCommand(argv: string[], io: Io): Promise<number> {
-  const { project, values } = args(argv, { rule: { type: 'string' }, top: { type: 'string' }, run: { type: 'string' }, threshold: { type: 'string' }, smooth: { type: 'string' }, 'no-score': { type: 'boolean' } });
+  const { project, values } = args(argv, {
+    rule: { type: 'string' },
+    top: { type: 'string' },
+    run: { type: 'string' },
+    threshold: { type: 'string' },
+    smooth: { type: 'string' },
+    'no-score': { type: 'boolean' },
+  });
   return guarded(io, () => {
     const db = openDb(project);
     try {
@@ -52,9 +59,12 @@ export async function flagsCommand(argv: string[], io: Io): Promise<number> {
         io.out(JSON.stringify({ result, flags: page.items.map(({ details: _d, ...rest }) => rest) }));
         return 0;
       }
-      if (result) io.out(`run ${result.runId}: scored ${result.scored} labelled frames, flagged ${result.flagged} with rule ${result.rule}`);
+      if (result)
+        io.out(`run ${result.runId}: scored ${result.scored} labelled frames, flagged ${result.flagged} with rule ${result.rule}`);
       for (const f of page.items) {
-        io.out(`${f.score.toFixed(3)}  ${f.video}:${f.idx}  ${labelName(f.given)} -> ${labelName(f.suggested)}${f.allAgree ? '  (all nets agree)' : ''}`);
+        io.out(
+          `${f.score.toFixed(3)}  ${f.video}:${f.idx}  ${labelName(f.given)} -> ${labelName(f.suggested)}${f.allAgree ? '  (all nets agree)' : ''}`,
+        );
       }
       return 0;
     } finally {
@@ -66,7 +76,8 @@ export async function flagsCommand(argv: string[], io: Io): Promise<number> {
 export async function decideCommand(argv: string[], io: Io): Promise<number> {
   const { project, values } = args(argv, { frame: { type: 'string' }, action: { type: 'string' } });
   return guarded(io, () => {
-    if (typeof values.frame !== 'string' || typeof values.action !== 'string') throw new DecisionError('--frame VIDEO:FRAME and --action are required');
+    if (typeof values.frame !== 'string' || typeof values.action !== 'string')
+      throw new DecisionError('--frame VIDEO:FRAME and --action are required');
     const db = openDb(project);
     try {
       const frameId = frameRef(db, values.frame);

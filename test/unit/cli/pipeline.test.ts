@@ -30,12 +30,25 @@ describe('concord CLI demo pipeline', () => {
     const gen = await run('demo-data', data, '--videos', '5', '--frames', '40', '--noise', '0.3', '--seed', '5', '--no-video', '--json');
     expect(gen.code).toBe(0);
     expect((await run('init', project)).code).toBe(0);
-    const imp = await run('import', 'abaw', project, '--annotations', join(data, 'annotations'), '--frames', join(data, 'cropped_aligned'), '--json');
+    const imp = await run(
+      'import',
+      'abaw',
+      project,
+      '--annotations',
+      join(data, 'annotations'),
+      '--frames',
+      join(data, 'cropped_aligned'),
+      '--json',
+    );
     expect(imp.code).toBe(0);
     const info = JSON.parse((await run('info', project, '--json')).out);
 
     // Count from the generator's own files: ground_truth.csv and the annotation files.
-    const gt = readFileSync(join(data, 'ground_truth.csv'), 'utf8').trim().split('\n').slice(1).map((l) => l.split(','));
+    const gt = readFileSync(join(data, 'ground_truth.csv'), 'utf8')
+      .trim()
+      .split('\n')
+      .slice(1)
+      .map((l) => l.split(','));
     const demo = JSON.parse(readFileSync(join(data, 'demo.json'), 'utf8'));
     expect(info.frames).toBe(gt.length);
     expect(info.labelledFrames).toBe(gt.filter((r) => r[3] !== '-1').length);
@@ -61,12 +74,31 @@ describe('concord CLI demo pipeline', () => {
   });
 
   it('trains, infers, flags, records decisions with undo/redo, and exports cleaned labels', async () => {
-    const train = await run('train', project, '--epochs', '2', '--model', 'tiny', '--input', '32', '--batch', '16', '--nets', '3', '--json');
+    const train = await run(
+      'train',
+      project,
+      '--epochs',
+      '2',
+      '--model',
+      'tiny',
+      '--input',
+      '32',
+      '--batch',
+      '16',
+      '--nets',
+      '3',
+      '--json',
+    );
     expect(train.code, train.err).toBe(0);
     // three networks from random weights at the paper's λmax: the user hears about pretraining
     expect(train.err).toMatch(/note: CCT from random weights with λmax 0.9.*concord pretrain/);
     const db = openDb(project);
-    const epochs = db.prepare('SELECT epoch, loss_total, lambda, val FROM epoch_metrics ORDER BY epoch').all() as { epoch: number; loss_total: number; lambda: number; val: string }[];
+    const epochs = db.prepare('SELECT epoch, loss_total, lambda, val FROM epoch_metrics ORDER BY epoch').all() as {
+      epoch: number;
+      loss_total: number;
+      lambda: number;
+      val: string;
+    }[];
     expect(epochs).toHaveLength(2);
     expect(epochs[1]!.lambda).toBeGreaterThan(epochs[0]!.lambda);
     expect(JSON.parse(epochs[1]!.val).nets).toHaveLength(3);
@@ -89,7 +121,11 @@ describe('concord CLI demo pipeline', () => {
     expect(bad.code).toBe(1);
     expect(bad.err).toMatch(/there is no frame 99999/);
 
-    const audit = db.prepare('SELECT action, label_before, label_after FROM decisions ORDER BY id').all() as { action: string; label_before: number; label_after: number }[];
+    const audit = db.prepare('SELECT action, label_before, label_after FROM decisions ORDER BY id').all() as {
+      action: string;
+      label_before: number;
+      label_after: number;
+    }[];
     expect(audit.map((a) => a.action)).toEqual(['accept', 'undo', 'redo']);
     expect(audit[0]).toMatchObject({ label_before: f.given, label_after: f.suggested });
 
@@ -102,7 +138,9 @@ describe('concord CLI demo pipeline', () => {
   });
 
   it('gives clear errors for usage mistakes and missing projects', async () => {
-    expect((await run('import', 'abaw', join(root, 'nope'), '--annotations', 'a', '--frames', 'b')).err).toMatch(/is not a Concord project/);
+    expect((await run('import', 'abaw', join(root, 'nope'), '--annotations', 'a', '--frames', 'b')).err).toMatch(
+      /is not a Concord project/,
+    );
     expect((await run('bogus')).code).toBe(2);
     expect((await run('flags', join(root, 'nope'))).code).toBe(1);
   });

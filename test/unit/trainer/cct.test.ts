@@ -55,9 +55,18 @@ describe('cctLoss', () => {
   it('sums KL over all ordered pairs for three networks and averages CE over the batch', () => {
     tf.tidy(() => {
       const logits = [
-        [[1, 0, -1], [0.5, 0.2, 0.1]],
-        [[0, 2, 0], [-1, 0, 3]],
-        [[0.3, 0.3, 0.3], [2, -2, 0]],
+        [
+          [1, 0, -1],
+          [0.5, 0.2, 0.1],
+        ],
+        [
+          [0, 2, 0],
+          [-1, 0, 3],
+        ],
+        [
+          [0.3, 0.3, 0.3],
+          [2, -2, 0],
+        ],
       ];
       const labels = [2, 0];
       const softmax = (z: number[]) => {
@@ -78,7 +87,11 @@ describe('cctLoss', () => {
           }
         }
       }
-      const out = cctLoss(logits.map((l) => tf.tensor2d(l)), tf.tensor1d(labels, 'int32'), 0.6);
+      const out = cctLoss(
+        logits.map((l) => tf.tensor2d(l)),
+        tf.tensor1d(labels, 'int32'),
+        0.6,
+      );
       expect(scalar(out.sup)).toBeCloseTo(sup, 5);
       expect(scalar(out.cons)).toBeCloseTo(cons, 5);
       expect(scalar(out.total)).toBeCloseTo(0.4 * sup + 0.6 * cons, 5);
@@ -100,7 +113,11 @@ describe('cctLoss', () => {
     const cons = (a: tf.Tensor2D, b: tf.Tensor2D) => cctLoss([a, b], y, 1).cons;
     const a0 = [0.2, -0.4];
     const b0 = [Math.log(3), 0];
-    const [ga, gb] = tf.tidy(() => tf.grads(cons as (...t: tf.Tensor[]) => tf.Scalar)([tf.tensor2d([a0]), tf.tensor2d([b0])]).map((g) => [...g.dataSync()]));
+    const [ga, gb] = tf.tidy(() =>
+      tf
+        .grads(cons as (...t: tf.Tensor[]) => tf.Scalar)([tf.tensor2d([a0]), tf.tensor2d([b0])])
+        .map((g) => [...g.dataSync()]),
+    );
     const f = (a: number[], b: number[]) => tf.tidy(() => scalar(cons(tf.tensor2d([a]), tf.tensor2d([b]))));
     const eps = 1e-3;
     for (let c = 0; c < 2; c++) {
@@ -152,7 +169,10 @@ describe('training tiny networks', () => {
     nets = [0, 1].map((i) => createResNet(cfg, deriveSeed(1, 'net', i)));
     // separable: the class (0-3) sets a strong constant offset in one colour channel (3: none)
     [x, y] = tf.tidy(() => {
-      const labels = tf.tensor1d(Array.from({ length: B }, (_, i) => i % 4), 'int32');
+      const labels = tf.tensor1d(
+        Array.from({ length: B }, (_, i) => i % 4),
+        'int32',
+      );
       const signal = tf.oneHot(labels, 3).toFloat().reshape([B, 1, 1, 3]).mul(2);
       const noise = tf.randomNormal([B, 32, 32, 3], 0, 0.5, 'float32', 42);
       return [noise.add(signal) as tf.Tensor4D, labels as tf.Tensor1D];

@@ -3,7 +3,14 @@ import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createCctOptimizers, disposeCctOptimizers, getLearningRates, predict, setEpochLearningRates, trainStep } from '../../../src/trainer/cct';
+import {
+  createCctOptimizers,
+  disposeCctOptimizers,
+  getLearningRates,
+  predict,
+  setEpochLearningRates,
+  trainStep,
+} from '../../../src/trainer/cct';
 import { loadCheckpoint, saveCheckpoint } from '../../../src/trainer/checkpoint';
 import { registerFastCpuKernels } from '../../../src/trainer/cpu-kernels';
 import { createResNet, disposeResNet, readWeights } from '../../../src/trainer/resnet';
@@ -42,7 +49,14 @@ describe('checkpoint', () => {
     const dir = path.join(tmp, 'run', 'epoch-1');
     await fs.mkdir(path.dirname(dir), { recursive: true });
     const runConfig = { seed: 77, lambda: { beta: 4, rampUp: 9 } };
-    await saveCheckpoint(dir, { nets, optimizers: opt, epoch: 2, rngState: rng.getState(), config: runConfig, metrics: { overall: [0.41] } });
+    await saveCheckpoint(dir, {
+      nets,
+      optimizers: opt,
+      epoch: 2,
+      rngState: rng.getState(),
+      config: runConfig,
+      metrics: { overall: [0.41] },
+    });
     expect((await fs.readdir(path.dirname(dir))).sort()).toEqual(['epoch-1']); // no temp dirs left
     expect((await fs.readdir(dir)).sort()).toEqual(['manifest.json', 'weights.bin']);
 

@@ -84,8 +84,24 @@ describe('evaluate', () => {
 describe('helpers', () => {
   it('overallScore and f1FromConfusion', () => {
     expect(overallScore(0.404, 0.638)).toBeCloseTo(0.48122, 5);
-    expect(f1FromConfusion([[0, 0], [0, 0]], 0)).toEqual([0, 0]);
-    expect(f1FromConfusion([[0, 0], [0, 0]], 1)).toEqual([1, 1]);
+    expect(
+      f1FromConfusion(
+        [
+          [0, 0],
+          [0, 0],
+        ],
+        0,
+      ),
+    ).toEqual([0, 0]);
+    expect(
+      f1FromConfusion(
+        [
+          [0, 0],
+          [0, 0],
+        ],
+        1,
+      ),
+    ).toEqual([1, 1]);
   });
 
   it('argmaxRows picks the first maximum per row', () => {

@@ -46,8 +46,14 @@ describe('ResNet-18 preset', () => {
   it('has torchvision key names, shapes and 11,689,512 parameters for 1000 classes', () => {
     expect(TORCHVISION_RESNET18_KEYS).toHaveLength(122);
     expect(TORCHVISION_RESNET18_KEYS.slice(0, 8)).toEqual([
-      'conv1.weight', 'bn1.weight', 'bn1.bias', 'bn1.running_mean', 'bn1.running_var', 'bn1.num_batches_tracked',
-      'layer1.0.conv1.weight', 'layer1.0.bn1.weight',
+      'conv1.weight',
+      'bn1.weight',
+      'bn1.bias',
+      'bn1.running_mean',
+      'bn1.running_var',
+      'bn1.num_batches_tracked',
+      'layer1.0.conv1.weight',
+      'layer1.0.bn1.weight',
     ]);
     const before = tf.memory().numTensors;
     net = createResNet({ depth: 'resnet18', numClasses: 1000 }, 1);
@@ -94,8 +100,18 @@ describe('ResNet-18 preset', () => {
     expect(hi).toBeLessThanOrEqual(bound);
     expect(lo).toBeGreaterThanOrEqual(-bound);
     expect(hi).toBeGreaterThan(0.95 * bound);
-    expect(net.vars.get('layer3.1.bn2.weight')!.dataSync().every((v) => v === 1)).toBe(true);
-    expect(net.vars.get('layer3.1.bn2.bias')!.dataSync().every((v) => v === 0)).toBe(true);
+    expect(
+      net.vars
+        .get('layer3.1.bn2.weight')!
+        .dataSync()
+        .every((v) => v === 1),
+    ).toBe(true);
+    expect(
+      net.vars
+        .get('layer3.1.bn2.bias')!
+        .dataSync()
+        .every((v) => v === 0),
+    ).toBe(true);
   });
 
   it('loads a 1000-class state dict into a 7-class net, skipping fc', () => {
@@ -123,7 +139,12 @@ describe('ResNet-18 preset', () => {
 });
 
 // ---- a plain-JS torch-semantics reference (NCHW, one image at a time) -------------------------------
-interface Chw { c: number; h: number; w: number; d: Float64Array }
+interface Chw {
+  c: number;
+  h: number;
+  w: number;
+  d: Float64Array;
+}
 
 function refConv(x: Chw, wt: TensorRecord, stride: number, pad: number): Chw {
   const [co, ci, kh, kw] = wt.shape;
@@ -188,9 +209,14 @@ function refForward(sd: StateDict, cfg: { widths: number[]; blocks: number[] }, 
       inC = outC;
     }
   });
-  const feat = Array.from({ length: h.c }, (_, c) => h.d.slice(c * h.h * h.w, (c + 1) * h.h * h.w).reduce((a, b) => a + b, 0) / (h.h * h.w));
+  const feat = Array.from(
+    { length: h.c },
+    (_, c) => h.d.slice(c * h.h * h.w, (c + 1) * h.h * h.w).reduce((a, b) => a + b, 0) / (h.h * h.w),
+  );
   const fw = sd['fc.weight'];
-  return Array.from({ length: fw.shape[0] }, (_, o) => feat.reduce((s, f, i) => s + f * fw.data[o * fw.shape[1] + i], sd['fc.bias'].data[o]));
+  return Array.from({ length: fw.shape[0] }, (_, o) =>
+    feat.reduce((s, f, i) => s + f * fw.data[o * fw.shape[1] + i], sd['fc.bias'].data[o]),
+  );
 }
 
 describe('forward', () => {
@@ -242,7 +268,7 @@ describe('forward', () => {
     const v = variance.dataSync();
     for (let c = 0; c < 2; c++) {
       expect(rm[c]).toBeCloseTo(BN_MOMENTUM * m[c], 5);
-      expect(rv[c]).toBeCloseTo((1 - BN_MOMENTUM) + BN_MOMENTUM * v[c] * (n / (n - 1)), 5);
+      expect(rv[c]).toBeCloseTo(1 - BN_MOMENTUM + BN_MOMENTUM * v[c] * (n / (n - 1)), 5);
     }
     // a batch of one with 1x1 spatial maps cannot give an unbiased variance
     const one = tf.zeros([1, 13, 13, 3]) as tf.Tensor4D;

@@ -1,12 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  f16ToF32,
-  f32ToBf16,
-  f32ToF16,
-  parseSafetensors,
-  readSafetensors,
-  writeSafetensors,
-} from '../../../src/trainer/safetensors';
+import { f16ToF32, f32ToBf16, f32ToF16, parseSafetensors, readSafetensors, writeSafetensors } from '../../../src/trainer/safetensors';
 
 /** Builds a safetensors file by hand (no writer involved). */
 function handMade(header: Record<string, unknown>, data: number[]): Buffer {

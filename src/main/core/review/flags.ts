@@ -11,7 +11,15 @@
 // decided flags stay as history.
 import type { Db } from '../store/db';
 import { getRun, latestRun } from '../store/runs';
-import { imageSetIds, protectedFrames, replaceOpenFlags, runHasPredictions, videoIds, videoPredictions, type NewFlag } from '../store/review';
+import {
+  imageSetIds,
+  protectedFrames,
+  replaceOpenFlags,
+  runHasPredictions,
+  videoIds,
+  videoPredictions,
+  type NewFlag,
+} from '../store/review';
 import type { FlagRule } from '../../../shared/api';
 import {
   ClassThresholds,
@@ -109,7 +117,8 @@ export function computeFlags(db: Db, opts: ScoreOptions = {}): { result: ScoreRe
   const minScore = opts.threshold ?? (rule === 'score-threshold' ? DEFAULT_SCORE_THRESHOLD : undefined);
   if (minScore !== undefined && !(minScore >= 0 && minScore <= 1)) throw new ScoringError(`threshold ${minScore} is outside [0, 1]`);
   const smooth = opts.smooth ?? 0;
-  if (!(Number.isInteger(smooth) && smooth >= 0 && smooth <= 100)) throw new ScoringError(`smoothing ${smooth} is not a whole number of frames in [0, 100]`);
+  if (!(Number.isInteger(smooth) && smooth >= 0 && smooth <= 100))
+    throw new ScoringError(`smoothing ${smooth} is not a whole number of frames in [0, 100]`);
   const videos = videoIds(db);
   const imageSets = smooth > 0 ? imageSetIds(db) : new Set<number>();
   const predictionsOf = (videoId: number) => {

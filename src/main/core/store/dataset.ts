@@ -52,14 +52,31 @@ export type UpsertOutcome = 'inserted' | 'updated' | 'unchanged';
 export function upsertVideo(db: Db, v: VideoInput, f: FramesInput): UpsertOutcome {
   const n = f.labels.length;
   const existing = db.prepare('SELECT id, content_hash, frame_count, frames_dir FROM videos WHERE name = ?').get(v.name) as
-    | { id: number; content_hash: string | null; frame_count: number; frames_dir: string | null }
-    | undefined;
-  if (existing && v.contentHash && existing.content_hash === v.contentHash && existing.frame_count === n && existing.frames_dir === v.framesDir) {
+    { id: number; content_hash: string | null; frame_count: number; frames_dir: string | null } | undefined;
+  if (
+    existing &&
+    v.contentHash &&
+    existing.content_hash === v.contentHash &&
+    existing.frame_count === n &&
+    existing.frames_dir === v.framesDir
+  ) {
     return 'unchanged';
   }
   const run = db.transaction((): UpsertOutcome => {
     let videoId: number;
-    const fields = [v.videoFile ?? null, v.fps ?? null, n, v.split, v.source, v.labelSet, v.header, v.annotationFile, v.framesDir, v.contentHash ?? null, nowIso()];
+    const fields = [
+      v.videoFile ?? null,
+      v.fps ?? null,
+      n,
+      v.split,
+      v.source,
+      v.labelSet,
+      v.header,
+      v.annotationFile,
+      v.framesDir,
+      v.contentHash ?? null,
+      nowIso(),
+    ];
     if (existing) {
       videoId = existing.id;
       db.prepare(

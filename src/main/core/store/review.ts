@@ -945,7 +945,11 @@ export function runHasPredictions(db: Db, runId: number): boolean {
  * A whole video's label track against the consensus track, for the review timeline. Arrays are
  * indexed by frame idx-1; consensus is null where the run has no prediction.
  */
-export function videoTimeline(db: Db, videoId: number, runId: number | null): { labels: number[]; consensus: (number | null)[]; flagged: number[] } {
+export function videoTimeline(
+  db: Db,
+  videoId: number,
+  runId: number | null,
+): { labels: number[]; consensus: (number | null)[]; flagged: number[] } {
   const rows = stmt(
     db,
     `SELECT f.idx, l.current_label AS label, p.nets, p.classes, p.probs
@@ -959,9 +963,9 @@ export function videoTimeline(db: Db, videoId: number, runId: number | null): { 
     labels[r.idx - 1] = r.label;
     consensus[r.idx - 1] = r.probs && r.nets && r.classes ? argmax(meanProbs(decodeProbs(r.probs), r.nets, r.classes)) : null;
   }
-  const flagged = (stmt(db, "SELECT DISTINCT idx FROM flags WHERE video_id = ? AND status = 'open' ORDER BY idx").all(videoId) as { idx: number }[]).map(
-    (r) => r.idx,
-  );
+  const flagged = (
+    stmt(db, "SELECT DISTINCT idx FROM flags WHERE video_id = ? AND status = 'open' ORDER BY idx").all(videoId) as { idx: number }[]
+  ).map((r) => r.idx);
   return { labels, consensus, flagged };
 }
 

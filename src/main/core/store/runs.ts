@@ -31,7 +31,16 @@ export function createRun(db: Db, r: { kind: RunKind; config: unknown; parentRun
 export function updateRun(
   db: Db,
   id: number,
-  fields: Partial<{ status: RunStatus; backend: string; device: string; versions: unknown; checkpoint_dir: string; error: string | null; config: unknown; finished: boolean }>,
+  fields: Partial<{
+    status: RunStatus;
+    backend: string;
+    device: string;
+    versions: unknown;
+    checkpoint_dir: string;
+    error: string | null;
+    config: unknown;
+    finished: boolean;
+  }>,
 ): void {
   const sets: string[] = [];
   const args: unknown[] = [];
@@ -83,7 +92,8 @@ export function latestRun(db: Db, opts: { withPredictions?: boolean } = {}): Run
       .prepare('SELECT r.* FROM runs r WHERE EXISTS (SELECT 1 FROM predictions p WHERE p.run_id = r.id) ORDER BY r.id DESC LIMIT 1')
       .get() as RunRow | undefined;
   }
-  return db.prepare("SELECT * FROM runs WHERE checkpoint_dir IS NOT NULL AND kind != 'crossfit' ORDER BY id DESC LIMIT 1").get() as RunRow | undefined;
+  return db.prepare("SELECT * FROM runs WHERE checkpoint_dir IS NOT NULL AND kind != 'crossfit' ORDER BY id DESC LIMIT 1").get() as
+    RunRow | undefined;
 }
 
 export interface EpochRow {
@@ -102,7 +112,16 @@ export interface EpochRow {
 export function putEpochMetrics(
   db: Db,
   runId: number,
-  m: { epoch: number; lossSup: number; lossCons: number; lossTotal: number; lambda: number; lr: number; imagesPerSec: number; val: unknown },
+  m: {
+    epoch: number;
+    lossSup: number;
+    lossCons: number;
+    lossTotal: number;
+    lambda: number;
+    lr: number;
+    imagesPerSec: number;
+    val: unknown;
+  },
 ): void {
   db.prepare(
     `INSERT INTO epoch_metrics (run_id, epoch, loss_sup, loss_cons, loss_total, lambda, lr, images_per_sec, val, created_at)
@@ -117,13 +136,20 @@ export function epochMetrics(db: Db, runId: number): EpochRow[] {
 }
 
 /** Write a batch of predictions in one transaction. probs is N*C float32, network-major. */
-export function putPredictions(db: Db, runId: number, nets: number, classes: number, rows: { frameId: number; probs: Float32Array }[]): void {
+export function putPredictions(
+  db: Db,
+  runId: number,
+  nets: number,
+  classes: number,
+  rows: { frameId: number; probs: Float32Array }[],
+): void {
   const ins = db.prepare(
     'INSERT INTO predictions (run_id, frame_id, nets, classes, probs) VALUES (?,?,?,?,?) ON CONFLICT (run_id, frame_id) DO UPDATE SET probs = excluded.probs, nets = excluded.nets, classes = excluded.classes',
   );
   db.transaction(() => {
     for (const r of rows) {
-      if (r.probs.length !== nets * classes) throw new Error(`frame ${r.frameId}: expected ${nets * classes} probabilities, got ${r.probs.length}`);
+      if (r.probs.length !== nets * classes)
+        throw new Error(`frame ${r.frameId}: expected ${nets * classes} probabilities, got ${r.probs.length}`);
       ins.run(runId, r.frameId, nets, classes, Buffer.from(r.probs.buffer, r.probs.byteOffset, r.probs.byteLength));
     }
   })();
@@ -131,7 +157,8 @@ export function putPredictions(db: Db, runId: number, nets: number, classes: num
 
 export function predictedFrameIds(db: Db, runId: number): Set<number> {
   const ids = new Set<number>();
-  for (const r of db.prepare('SELECT frame_id FROM predictions WHERE run_id = ?').iterate(runId) as Iterable<{ frame_id: number }>) ids.add(r.frame_id);
+  for (const r of db.prepare('SELECT frame_id FROM predictions WHERE run_id = ?').iterate(runId) as Iterable<{ frame_id: number }>)
+    ids.add(r.frame_id);
   return ids;
 }
 

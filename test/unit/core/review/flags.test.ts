@@ -89,7 +89,11 @@ describe('scoreRun', () => {
     }
     const runId = addRun(p.db, 3, rows);
     // as without smoothing: image 7's confident misprediction is still a flag
-    expect(computeFlags(p.db, { runId, rule: 'all-agree', smooth: 2 }).flags.map((x) => x.idx).sort()).toEqual([4, 7]);
+    expect(
+      computeFlags(p.db, { runId, rule: 'all-agree', smooth: 2 })
+        .flags.map((x) => x.idx)
+        .sort(),
+    ).toEqual([4, 7]);
   });
 
   it('score-threshold flags by the combined score, including frames where the networks split', () => {

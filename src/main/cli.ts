@@ -30,7 +30,7 @@ Usage:
   concord infer <project> [--run ID]
   concord eval --pred DIR --gt DIR [--classes 7|8] [--json]
   concord crossfit <project> --folds K [--from RUN|FILE.safetensors] [train options]
-  concord flags <project> [--rule all-agree|confident-learning|score-threshold] [--threshold S] [--smooth F] [--top K] [--json]
+  concord flags <project> [--rule all-agree|confident-learning|score-threshold] [--threshold S] [--smooth F (default 2)] [--top K] [--json]
   concord decide <project> --frame VIDEO:FRAME --action accept|relabel:K|keep|exclude|skip
   concord undo <project> | concord redo <project>
   concord export <project> --format abaw|csv|report --out DIR

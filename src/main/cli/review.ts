@@ -4,7 +4,7 @@ import { resolve } from 'node:path';
 import type { Io } from '../cli';
 import { openDb } from '../core/store/db';
 import { queuePage } from '../core/store/review';
-import { scoreRun, ScoringError } from '../core/review/flags';
+import { RECOMMENDED_SMOOTHING, scoreRun, ScoringError } from '../core/review/flags';
 import { decide, DecisionError, frameRef, parseActionArg, redo, undo } from '../core/review/decisions';
 import { exportProject, type ExportFormat } from '../core/export/export';
 import { ExportError } from '../core/export/atomic';
@@ -50,7 +50,7 @@ export async function flagsCommand(argv: string[], io: Io): Promise<number> {
             rule,
             runId: values.run ? Number(values.run) : undefined,
             threshold: values.threshold ? Number(values.threshold) : undefined,
-            smooth: values.smooth !== undefined ? Number(values.smooth) : undefined,
+            smooth: values.smooth !== undefined ? Number(values.smooth) : RECOMMENDED_SMOOTHING,
             projectDir: project,
           });
       const top = Number(values.top ?? 20);

@@ -2,7 +2,7 @@
 // Rules (src/shared/api.ts FlagRule):
 //   all-agree           every network's argmax is the same class and it is not the given label (default)
 //   confident-learning  the confident class (most probable class reaching its threshold t_k) is not the label
-//   score-threshold     consensus ≠ label and the ranking score >= threshold (default 0.5)
+//   score-threshold     consensus ≠ label and the ranking score >= threshold (default 0.25)
 // `threshold`, when given with the other two rules, is an extra minimum score.
 // The given label is the frame's CURRENT label, so scoring after a retrain checks the cleaned labels.
 // Frames a reviewer kept (or relabelled against the suggestion) are flagged again only when the
@@ -33,7 +33,14 @@ import {
 } from './scores';
 import { ProgressTracker, throwIfAborted, type ProgressFn } from '../progress';
 
-export const DEFAULT_SCORE_THRESHOLD = 0.5;
+/**
+ * score-threshold's default: near the best F1 of every setting of the demo-data sweep (bench/detection.ts
+ * --thresholds; symmetric 20/40 %, in-sample and cross-fitted), where 0.5 kept precision above 0.9
+ * but found only half the errors.
+ */
+export const DEFAULT_SCORE_THRESHOLD = 0.25;
+/** The smoothing the app and the CLI ask for unless told otherwise (the core's own default is 0). */
+export const RECOMMENDED_SMOOTHING = 2;
 
 export class ScoringError extends Error {
   constructor(message: string) {

@@ -51,7 +51,8 @@ export const useReviewStore = defineStore('review', () => {
   const scoring = ref<{ rule: FlagRule; threshold: number | null; smooth: number; runId: number | null }>({
     rule: 'all-agree',
     threshold: null,
-    smooth: 0,
+    // the core's RECOMMENDED_SMOOTHING (not imported: the renderer bundle stays free of core code)
+    smooth: 2,
     runId: null,
   });
   const lastScore = ref<{ runId: number; flagged: number; scored: number; rule: string } | null>(null);

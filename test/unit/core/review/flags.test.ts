@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { computeFlags, scoreRun } from '../../../../src/main/core/review/flags';
+import { computeFlags, DEFAULT_SCORE_THRESHOLD, scoreRun } from '../../../../src/main/core/review/flags';
 import { decide, undo } from '../../../../src/main/core/review/decisions';
 import { pairCounts, queuePage } from '../../../../src/main/core/store/review';
 import { addRun, makeProject, nets, peaked, type TestProject } from './fixtures';
@@ -100,8 +100,15 @@ describe('scoreRun', () => {
     standard();
     const all = scoreRun(p.db, { rule: 'score-threshold', threshold: 0 });
     expect(all.flagged).toBe(3); // 4, 5 and 8: every frame whose consensus is not its label
-    const strict = computeFlags(p.db, { rule: 'score-threshold' }); // default 0.5
+    const strict = computeFlags(p.db, { rule: 'score-threshold', threshold: 0.5 });
     expect(strict.flags.map((f) => f.idx)).toEqual([4]);
+    // the default keeps exactly the frames scoring at least DEFAULT_SCORE_THRESHOLD
+    const byDefault = computeFlags(p.db, { rule: 'score-threshold' }).flags.map((f) => f.idx);
+    const expected = computeFlags(p.db, { rule: 'score-threshold', threshold: 0 })
+      .flags.filter((f) => f.score >= DEFAULT_SCORE_THRESHOLD)
+      .map((f) => f.idx);
+    expect(DEFAULT_SCORE_THRESHOLD).toBe(0.25);
+    expect(byDefault).toEqual(expected);
     expect(() => computeFlags(p.db, { rule: 'score-threshold', threshold: 2 })).toThrow(/outside \[0, 1\]/);
   });
 

@@ -2,21 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { applyAdam } from '../../../src/trainer/fused-adam';
-
-/** Deterministic values in [-1, 1). */
-function values(n: number, seed: number): Float32Array {
-  const out = new Float32Array(n);
-  let s = (seed * 2654435761) >>> 0 || 1;
-  for (let i = 0; i < n; i++) {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    out[i] = (s / 4294967296) * 2 - 1;
-  }
-  return out;
-}
+import { values } from '../../helpers/values';
 
 const SHAPES = [[3, 3, 4, 5], [5], [7, 2]];
 let uid = 0;

@@ -10,24 +10,10 @@ import {
   unregisterWasmTrainingKernels,
   wasmTrainingKernelsRegistered,
 } from '../../../src/trainer/wasm-kernels';
+import { values } from '../../helpers/values';
 
 type Pad = 'same' | 'valid' | number | [[number, number], [number, number], [number, number], [number, number]];
 type Backend = 'wasm' | 'cpu';
-
-/** Deterministic values in [-1, 1) so both backends see identical inputs. */
-function values(n: number, seed: number): Float32Array {
-  const out = new Float32Array(n);
-  let s = (seed * 2654435761) >>> 0 || 1;
-  for (let i = 0; i < n; i++) {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    out[i] = (s / 4294967296) * 2 - 1;
-  }
-  return out;
-}
 
 function relErr(a: Float32Array | Int32Array | Uint8Array, b: Float32Array | Int32Array | Uint8Array): number {
   expect(a.length).toBe(b.length);

@@ -3,11 +3,13 @@
 // tfjs's AdamOptimizer.applyGradients runs about a dozen element-wise kernels per variable (each a
 // full read and write of an 11M-parameter ResNet-18): ~450 ms of a 9.5 s 3-net step at batch 32 on
 // 2 cores. Here the same float32 arithmetic, op for op (every intermediate rounded with
-// Math.fround, as each tfjs kernel rounds its output), runs in one loop that updates the weights
-// and both moments in place on the wasm heap. The optimiser's own state (moment variables,
-// accBeta1/2, iterations) is used and advanced exactly as applyGradients does, so checkpoints
-// (getWeights/setWeights) and the other backends are unaffected. A variable whose data is shared
-// with another tensor (refCount > 1) takes the stock path, since writing in place would change both.
+// Math.fround, as each tfjs kernel rounds its output), runs in one loop per variable. The
+// optimiser's own state (moment variables, accBeta1/2, iterations) is used and advanced exactly as
+// applyGradients does, so checkpoints (getWeights/setWeights) and the other backends are unaffected.
+// The moments are updated in place on the wasm heap; the weights are written to a new buffer and
+// assigned, as applyGradients does: XNNPACK caches convolution operators (with their packed
+// filters) per filter buffer, so a filter changed in place would keep being read in its old form.
+// A moment whose data is shared with another tensor (refCount > 1) takes the stock path.
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 
@@ -65,23 +67,34 @@ export function applyAdam(opt: tf.AdamOptimizer, grads: NamedGradient[]): void {
   const negLr = f(-o.learningRate);
   const oneMinusAcc1 = f(1 - o.accBeta1.dataSync()[0]);
   const oneMinusAcc2 = f(1 - o.accBeta2.dataSync()[0]);
-  const view = (t: tf.Tensor): Float32Array => backend.typedArrayFromHeap(t) as Float32Array;
+  const view = (t: tf.TensorInfo): Float32Array => backend.typedArrayFromHeap(t) as Float32Array;
   const exclusive = (t: tf.Tensor): boolean => backend.refCount(t.dataId) === 1 && t.dtype === 'float32';
+  // Every new weight buffer is allocated before the first heap view is taken.
+  const fused = grads.map((g, i) => {
+    const m = o.accumulatedFirstMoment[i]!.variable;
+    const v = o.accumulatedSecondMoment[i]!.variable;
+    if (g.tensor == null) return null;
+    if (!exclusive(m) || !exclusive(v) || g.tensor.dtype !== 'float32' || values[i].dtype !== 'float32') return null;
+    if (g.tensor.size !== values[i].size)
+      throw new Error(`applyAdam: gradient of ${g.name} has ${g.tensor.size} values, the variable ${values[i].size}`);
+    return backend.makeOutput(values[i].shape, 'float32');
+  });
   grads.forEach((g, i) => {
     const value = values[i];
     const m = o.accumulatedFirstMoment[i]!.variable;
     const v = o.accumulatedSecondMoment[i]!.variable;
     if (g.tensor == null) return;
-    if (!exclusive(value) || !exclusive(m) || !exclusive(v) || g.tensor.dtype !== 'float32') {
+    const out = fused[i];
+    if (out == null) {
       stockUpdate(value, m, v, g.tensor, o);
       return;
     }
     const w = view(value);
+    const nw = view(out);
     const ms = view(m);
     const vs = view(v);
     const gs = view(g.tensor);
     const n = w.length;
-    if (gs.length !== n) throw new Error(`applyAdam: gradient of ${g.name} has ${gs.length} values, the variable ${n}`);
     for (let k = 0; k < n; k++) {
       const gk = gs[k];
       const mk = f(f(ms[k] * b1) + f(gk * c1));
@@ -89,8 +102,15 @@ export function applyAdam(opt: tf.AdamOptimizer, grads: NamedGradient[]): void {
       ms[k] = mk;
       vs[k] = vk;
       const step = f(f(f(mk / oneMinusAcc1) / f(f(Math.sqrt(f(vk / oneMinusAcc2))) + eps)) * negLr);
-      w[k] = f(step + w[k]);
+      nw[k] = f(step + w[k]);
     }
+  });
+  grads.forEach((_, i) => {
+    const out = fused[i];
+    if (out == null) return;
+    const t = tf.engine().makeTensorFromTensorInfo(out);
+    values[i].assign(t);
+    t.dispose();
   });
   tf.tidy(() => {
     o.accBeta1.assign(tf.mul(o.accBeta1, o.beta1));

@@ -1,7 +1,6 @@
 // Consensual Collaborative Training: the joint loss (paper eqs. 1-3), ensemble inference and one
 // optimisation step over N networks with the backbone/head Adam pair.
 import * as tf from '@tensorflow/tfjs';
-import { applyAdam } from './fused-adam';
 import { forward, type ResNet } from './resnet';
 import { lrAt } from './schedule';
 
@@ -212,8 +211,8 @@ export function trainStep(input: TrainStepInput): StepLosses {
     // Array form: Adam pairs moments with gradients by position, so the order here is the state's order.
     const backboneGrads = order.backbone.map((e) => ({ name: e.variable.name, tensor: grads[e.variable.name] }));
     const headGrads = order.head.map((e) => ({ name: e.variable.name, tensor: grads[e.variable.name] }));
-    applyAdam(optimizers.backbone, backboneGrads);
-    applyAdam(optimizers.head, headGrads);
+    optimizers.backbone.applyGradients(backboneGrads);
+    optimizers.head.applyGradients(headGrads);
     return tf.stack([value, ...parts]);
   });
   tf.dispose(parts);

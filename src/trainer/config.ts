@@ -52,7 +52,7 @@ export const TrainConfigSchema = z
     /**
      * Paper 256, authors' code 128. 16 so that the default fits the wasm backend's 4 GB heap at any
      * input size: 3 x ResNet-18 at 224 px with batch 32 hangs there (measured), while at 112 px
-     * batch 32 fits and trains ~12 % faster than 16 (bench/train-step.ts: 3.6 vs 3.2 img/s).
+     * batch 32 fits and trains ~12 % faster than 16 (bench/train-step.ts: 3.7 vs 3.3 img/s).
      */
     batch: z.number().int().min(2).max(4096).default(16),
     /** 7 (ABAW-7), 8 (ABAW-8, with Other) or 'auto': 8 when the project holds ABAW-8 labels. */

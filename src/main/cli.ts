@@ -246,6 +246,14 @@ async function demoDataCommand(args: string[], io: Io): Promise<number> {
   const { generateDemoData } = await import('./core/demo/generate');
   const bar = progressPrinter({ quiet: Boolean(values.json) });
   const intr = interruptSignal();
+  // the generator reports counts only; rate and ETA per phase are measured here
+  const phaseStart = new Map<string, number>();
+  const report = (p: { phase: string; done: number; total: number }): void => {
+    if (!phaseStart.has(p.phase)) phaseStart.set(p.phase, Date.now());
+    const seconds = (Date.now() - phaseStart.get(p.phase)!) / 1000;
+    const rate = seconds > 0 ? p.done / seconds : 0;
+    bar({ ...p, rate, etaSeconds: rate > 0 ? Math.max(0, p.total - p.done) / rate : null });
+  };
   try {
     const summary = await generateDemoData({
       outDir: resolve(out),
@@ -258,7 +266,7 @@ async function demoDataCommand(args: string[], io: Io): Promise<number> {
       encodeVideos: !values['no-video'],
       overwrite: Boolean(values.overwrite),
       signal: intr.signal,
-      onProgress: (p) => bar({ phase: p.phase, done: p.done, total: p.total, rate: 0, etaSeconds: null }),
+      onProgress: report,
     });
     bar.end();
     if (values.json) io.out(JSON.stringify(summary));

@@ -87,7 +87,9 @@ function interruptSignal(): { signal: AbortSignal; dispose(): void } {
 }
 
 function printInfo(io: Io, info: ReturnType<typeof datasetInfo>): void {
-  io.out(`videos ${info.videos}  frames ${info.frames}  labelled ${info.labelledFrames}  trainable ${info.trainableFrames}  missing crops ${info.missingCrops}  reviewed ${info.reviewedFrames}`);
+  io.out(
+    `videos ${info.videos}  frames ${info.frames}  labelled ${info.labelledFrames}  trainable ${info.trainableFrames}  missing crops ${info.missingCrops}  reviewed ${info.reviewedFrames}`,
+  );
   for (const [name, s] of Object.entries(info.splits)) {
     io.out(`  ${name}: ${s.videos} videos, ${s.frames} frames, ${s.labelled} labelled, ${s.missingCrops} missing crops`);
     io.out(`    ${s.perClass.map((n, c) => `${ABAW8[c]} ${n}`).join('  ')}`);
@@ -188,13 +190,22 @@ async function importCommand(args: string[], io: Io): Promise<number> {
       const counts = { inserted: 0, updated: 0, unchanged: 0, failed: 0 };
       for (const v of r.videos) counts[v.outcome]++;
       if (values.json) io.out(JSON.stringify({ ...counts, frames: r.frames, warnings: r.warnings, errors: r.errors }));
-      else io.out(`imported ${r.videos.length - counts.failed} of ${r.videos.length} annotation files (${counts.inserted} new, ${counts.updated} updated, ${counts.unchanged} unchanged), ${r.frames} frame lines`);
+      else
+        io.out(
+          `imported ${r.videos.length - counts.failed} of ${r.videos.length} annotation files (${counts.inserted} new, ${counts.updated} updated, ${counts.unchanged} unchanged), ${r.frames} frame lines`,
+        );
       return r.errors.length ? 1 : 0;
     }
     if (kind === 'images') {
       const format = need(values, 'format');
       if (!['rafdb', 'affectnet', 'csv'].includes(format)) throw new UsageError('--format must be rafdb, affectnet or csv');
-      const r = importImages(db, { list: need(values, 'list'), root: need(values, 'root'), format: format as 'rafdb', signal: intr.signal, onProgress: bar });
+      const r = importImages(db, {
+        list: need(values, 'list'),
+        root: need(values, 'root'),
+        format: format as 'rafdb',
+        signal: intr.signal,
+        onProgress: bar,
+      });
       bar.end();
       for (const w of r.warnings) io.err(`warning: ${w.file}${w.line ? `:${w.line}` : ''}: ${w.reason}`);
       if (values.json) io.out(JSON.stringify(r));
@@ -242,7 +253,8 @@ async function demoDataCommand(args: string[], io: Io): Promise<number> {
   if (!out) throw new UsageError('an output folder is required');
   const num = (k: string) => (values[k] === undefined ? undefined : Number(values[k]));
   const kind = values['noise-kind'] as string | undefined;
-  if (kind && !['symmetric', 'pairflip', 'segment'].includes(kind)) throw new UsageError('--noise-kind must be symmetric, pairflip or segment');
+  if (kind && !['symmetric', 'pairflip', 'segment'].includes(kind))
+    throw new UsageError('--noise-kind must be symmetric, pairflip or segment');
   const { generateDemoData } = await import('./core/demo/generate');
   const bar = progressPrinter({ quiet: Boolean(values.json) });
   const intr = interruptSignal();
@@ -272,11 +284,12 @@ async function demoDataCommand(args: string[], io: Io): Promise<number> {
     if (values.json) io.out(JSON.stringify(summary));
     else {
       io.out(`demo dataset written to ${resolve(out)}`);
-      io.out(`next: concord init p && concord import abaw p --annotations "${resolve(out, 'annotations')}" --frames "${resolve(out, 'cropped_aligned')}"`);
+      io.out(
+        `next: concord init p && concord import abaw p --annotations "${resolve(out, 'annotations')}" --frames "${resolve(out, 'cropped_aligned')}"`,
+      );
     }
     return 0;
   } finally {
     intr.dispose();
   }
 }
-

@@ -6,7 +6,7 @@ import { openDb, ProjectError, WriterLock, isProjectDir } from './core/store/db'
 import { datasetInfo } from './core/store/dataset';
 import { ImportError, importAbaw } from './core/ingest/abaw';
 import { importImages } from './core/ingest/images';
-import { CancelledError } from './core/progress';
+import { CancelledError, ProgressTracker } from './core/progress';
 import { DemoDataError } from './core/demo/errors';
 import { progressPrinter } from './cli/progress-bar';
 import { ABAW8 } from '../shared/labels';
@@ -258,13 +258,13 @@ async function demoDataCommand(args: string[], io: Io): Promise<number> {
   const { generateDemoData } = await import('./core/demo/generate');
   const bar = progressPrinter({ quiet: Boolean(values.json) });
   const intr = interruptSignal();
-  // the generator reports counts only; rate and ETA per phase are measured here
-  const phaseStart = new Map<string, number>();
+  // the generator reports counts only; one tracker per phase adds rate and ETA
+  const trackers = new Map<string, ProgressTracker>();
   const report = (p: { phase: string; done: number; total: number }): void => {
-    if (!phaseStart.has(p.phase)) phaseStart.set(p.phase, Date.now());
-    const seconds = (Date.now() - phaseStart.get(p.phase)!) / 1000;
-    const rate = seconds > 0 ? p.done / seconds : 0;
-    bar({ ...p, rate, etaSeconds: rate > 0 ? Math.max(0, p.total - p.done) / rate : null });
+    let t = trackers.get(p.phase);
+    if (!t) trackers.set(p.phase, (t = new ProgressTracker(p.phase, p.total)));
+    t.done = p.done;
+    bar(t.snapshot());
   };
   try {
     const summary = await generateDemoData({

@@ -58,16 +58,16 @@ async function run(name: string): Promise<Result> {
     'int32',
   );
   try {
-    if (!isCpu) trainStep({ nets, optimizers: opt, x, y, lambda: 0.5 }); // warm-up: kernels, Adam moments
+    if (!isCpu) await trainStep({ nets, optimizers: opt, x, y, lambda: 0.5 }); // warm-up: kernels, Adam moments
     const before = tf.memory().numTensors;
     const n = isCpu ? cpuSteps : steps;
     const t0 = performance.now();
-    for (let i = 0; i < n; i++) trainStep({ nets, optimizers: opt, x, y, lambda: 0.5 });
+    for (let i = 0; i < n; i++) await trainStep({ nets, optimizers: opt, x, y, lambda: 0.5 });
     const stepSeconds = (performance.now() - t0) / 1000 / n;
-    if (!isCpu) predict(nets, x);
+    if (!isCpu) await predict(nets, x);
     const t1 = performance.now();
     const inferBatches = isCpu ? 1 : 3;
-    for (let i = 0; i < inferBatches; i++) predict(nets, x);
+    for (let i = 0; i < inferBatches; i++) await predict(nets, x);
     const inferSeconds = (performance.now() - t1) / 1000 / inferBatches;
     return {
       backend: info.name,

@@ -78,7 +78,7 @@ export async function pretrainedWeights(dir: string, o: PretrainOptions): Promis
   const ck = await loadCheckpoint(checkpointDir(p.projectDir, out.runId!));
   const file = join(dir, 'pretrained.safetensors');
   try {
-    writeFileSync(file, writeSafetensors(toTorchStateDict(ck.nets[0])));
+    writeFileSync(file, writeSafetensors(await toTorchStateDict(ck.nets[0])));
   } finally {
     ck.nets.forEach(disposeResNet);
     disposeCctOptimizers(ck.optimizers);

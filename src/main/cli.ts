@@ -24,7 +24,7 @@ Usage:
   concord info <project> [--json]
   concord doctor [--json]
   concord train <project> [--nets N] [--epochs E] [--model resnet18|resnet10|small|tiny] [--input S] [--batch B]
-                          [--backend tensorflow|wasm|cpu] [--config FILE] [--resume] [--json]
+                          [--backend auto|tensorflow-gpu|webgpu|tensorflow|wasm|cpu] [--config FILE] [--resume] [--json]
   concord finetune <project> --from RUN|FILE.safetensors [train options]
   concord pretrain <project> --images LIST --root DIR --format rafdb|affectnet|csv [train options]
   concord infer <project> [--run ID]

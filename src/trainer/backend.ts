@@ -1,6 +1,7 @@
 // Picks the tfjs backend for training: TensorFlow with CUDA (@tensorflow/tfjs-node-gpu) >
-// TensorFlow on CPU (@tensorflow/tfjs-node) > wasm (XNNPACK, with our training kernels and
-// threads) > pure-JS cpu (40x+ slower than wasm on ResNet-18).
+// WebGPU through Dawn on a hardware adapter (webgpu.ts) > TensorFlow on CPU (@tensorflow/tfjs-node)
+// > wasm (XNNPACK, with our training kernels and threads) > pure-JS cpu (40x+ slower than wasm on
+// ResNet-18). A software WebGPU adapter (llvmpipe, lavapipe, SwiftShader) is only used when asked for.
 //
 // The tfjs-node packages are optionalDependencies and usually absent. Importing one has global
 // side effects: it registers backend 'tensorflow' and makes it the active backend. It must bind to
@@ -14,15 +15,16 @@ import { version_wasm } from '@tensorflow/tfjs-backend-wasm';
 import { registerWasmTrainingKernels } from './wasm-kernels';
 import { defaultWasmThreads, initWasmBackend } from './wasm-threads';
 import { registerFastCpuKernels } from './cpu-kernels';
+import { activateWebGpu, adapterLabel, probeWebGpu, type WebGpuAdapterInfo } from './webgpu';
 
-export type BackendName = 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
+export type BackendName = 'tensorflow-gpu' | 'webgpu' | 'tensorflow' | 'wasm' | 'cpu';
 export type BackendPreference = 'auto' | BackendName;
-export const BACKEND_PREFERENCES: readonly BackendPreference[] = ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'];
+export const BACKEND_PREFERENCES: readonly BackendPreference[] = ['auto', 'tensorflow-gpu', 'webgpu', 'tensorflow', 'wasm', 'cpu'];
 
 export interface BackendInfo {
-  /** What runs: 'tensorflow-gpu' (CUDA device in use), 'tensorflow', 'wasm' or 'cpu'. */
+  /** What runs: 'tensorflow-gpu' (CUDA device in use), 'webgpu', 'tensorflow', 'wasm' or 'cpu'. */
   name: BackendName;
-  /** tfjs's own name for the active backend ('tensorflow', 'wasm', 'cpu'). */
+  /** tfjs's own name for the active backend ('tensorflow', 'webgpu', 'wasm', 'cpu'). */
   tfjsBackend: string;
   /** Human-readable device, e.g. 'CPU (wasm simd, 2 threads)' or a GPU model. */
   device: string;
@@ -30,6 +32,8 @@ export interface BackendInfo {
   versions: Record<string, string>;
   /** Why better backends were skipped, in the order tried. */
   skipped: { name: BackendName; reason: string }[];
+  /** The WebGPU adapter, when name is 'webgpu'. */
+  adapter?: WebGpuAdapterInfo;
 }
 
 export interface BackendProbe {
@@ -39,6 +43,11 @@ export interface BackendProbe {
   version?: string;
   threads?: number;
   device?: string;
+  /** webgpu: the adapter found (also when it is not used: a software one), and each Dawn backend tried. */
+  adapter?: WebGpuAdapterInfo;
+  attempts?: { backend: string; result: string }[];
+  /** false when usable only if asked for by name (a software WebGPU adapter). */
+  auto?: boolean;
 }
 
 const NODE_PACKAGES = { 'tensorflow-gpu': '@tensorflow/tfjs-node-gpu', tensorflow: '@tensorflow/tfjs-node' } as const;
@@ -237,6 +246,32 @@ async function useCpu(): Promise<BackendInfo> {
   };
 }
 
+const SOFTWARE_NOTE = 'a software adapter runs on the CPU, slower than wasm: only --backend webgpu uses it';
+
+/** Activates webgpu; in 'auto' only on a hardware adapter. Returns the info or why not. */
+async function tryWebGpu(auto: boolean): Promise<{ info?: BackendInfo; reason: string }> {
+  const probe = await probeWebGpu();
+  if (!probe.ok || !probe.adapter) return { reason: probe.reason };
+  if (auto && probe.adapter.software) return { reason: `${probe.reason}: ${SOFTWARE_NOTE}` };
+  const adapter = await activateWebGpu();
+  return {
+    info: {
+      name: 'webgpu',
+      tfjsBackend: 'webgpu',
+      device: `GPU (${adapterLabel(adapter)})`,
+      threads: 1,
+      versions: {
+        ...baseVersions(),
+        'tfjs-backend-webgpu': tf.version.tfjs,
+        ...(probe.version ? { webgpu: probe.version } : {}),
+      },
+      skipped: [],
+      adapter,
+    },
+    reason: 'ok',
+  };
+}
+
 function parsePreference(prefer: string | undefined | null): BackendPreference {
   const p = (prefer ?? 'auto') as BackendPreference;
   if (!BACKEND_PREFERENCES.includes(p)) {
@@ -247,7 +282,7 @@ function parsePreference(prefer: string | undefined | null): BackendPreference {
 
 /**
  * Activates the best available backend (or the one asked for) and returns what runs.
- * 'auto' tries tensorflow-gpu, tensorflow, wasm, cpu in that order. An explicit preference that
+ * 'auto' tries tensorflow-gpu, webgpu on a hardware adapter, tensorflow, wasm, cpu in that order. An explicit preference that
  * cannot be met throws with the reason instead of silently running something slower, except
  * 'tensorflow' accepting either TensorFlow build and 'tensorflow-gpu' never falling back.
  */
@@ -258,8 +293,24 @@ export async function selectBackend(prefer?: BackendPreference | string | null):
     const gpu = await tryTensorflow('tensorflow-gpu');
     if (gpu.info?.name === 'tensorflow-gpu') return gpu.info;
     if (p === 'tensorflow-gpu') throw new Error(`backend 'tensorflow-gpu' unavailable: ${gpu.reason}`);
-    if (gpu.info) return { ...gpu.info, skipped: [...skipped, ...gpu.info.skipped] };
-    skipped.push({ name: 'tensorflow-gpu', reason: gpu.reason });
+    if (gpu.info && p === 'tensorflow') return { ...gpu.info, skipped: [...skipped, ...gpu.info.skipped] };
+    skipped.push(...(gpu.info?.skipped ?? [{ name: 'tensorflow-gpu', reason: gpu.reason }]));
+    if (gpu.info) {
+      // tfjs-node-gpu without a GPU runs TensorFlow on CPU; a hardware WebGPU adapter beats it.
+      const wg = p === 'auto' ? await tryWebGpu(true) : { reason: 'not tried' };
+      if (wg.info) return { ...wg.info, skipped };
+      skipped.push({ name: 'webgpu', reason: wg.reason });
+      await tf.setBackend('tensorflow');
+      return { ...gpu.info, skipped };
+    }
+  }
+  if (p === 'auto' || p === 'webgpu') {
+    const wg = await tryWebGpu(p === 'auto');
+    if (wg.info) return { ...wg.info, skipped };
+    if (p === 'webgpu') throw new Error(`backend 'webgpu' unavailable: ${wg.reason}`);
+    skipped.push({ name: 'webgpu', reason: wg.reason });
+  }
+  if (p === 'auto' || p === 'tensorflow') {
     const cpuTf = await tryTensorflow('tensorflow');
     if (cpuTf.info) return { ...cpuTf.info, skipped };
     skipped.push({ name: 'tensorflow', reason: cpuTf.reason });
@@ -307,6 +358,17 @@ export async function probeBackends(): Promise<BackendProbe[]> {
         out.push({ name, usable: false, reason: (err as Error).message, version: state.version });
       }
     }
+    const wg = await probeWebGpu();
+    out.splice(1, 0, {
+      name: 'webgpu',
+      usable: wg.ok,
+      auto: wg.ok && !wg.adapter?.software,
+      reason: !wg.ok ? wg.reason : wg.adapter?.software ? `${wg.reason}: ${SOFTWARE_NOTE}` : `available: ${wg.reason}`,
+      version: wg.version,
+      device: wg.adapter ? `GPU (${adapterLabel(wg.adapter)})` : undefined,
+      adapter: wg.adapter,
+      attempts: wg.attempts,
+    });
     // The GPU package also provides TensorFlow on CPU.
     const gpuState = tfNodeStates.get('tensorflow-gpu');
     const tfProbe = out.find((b) => b.name === 'tensorflow');

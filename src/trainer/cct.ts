@@ -181,22 +181,15 @@ export interface StepLosses {
 }
 
 /**
- * One CCT step: forward all N nets in training mode (BN statistics update), loss, gradients into every
- * net (nothing detached), Adam updates with the backbone and head rates. x and y stay owned by the
- * caller; no other tensor outlives the call.
+ * Queues one CCT step: forward all N nets in training mode (BN statistics update), loss, gradients
+ * into every net (nothing detached), Adam updates with the backbone and head rates. Returns the
+ * packed losses [total, sup, cons] without reading them back, so a GPU backend can run this step
+ * while the caller reads the previous one's losses (readLosses). x and y stay owned by the caller;
+ * the returned tensor is the caller's to read or dispose; no other tensor outlives the call.
  */
-export function trainStep(input: TrainStepInput): StepLosses {
+export function queueTrainStep(input: TrainStepInput): tf.Tensor1D {
   const { nets, optimizers, x, y, lambda } = input;
   if (nets.length === 0) throw new RangeError('trainStep: needs at least one network');
-  if (input.checkLabels ?? true) {
-    const classes = nets[0].config.numClasses;
-    const labels = y.dataSync();
-    for (let i = 0; i < labels.length; i++) {
-      if (!Number.isInteger(labels[i]) || labels[i] < 0 || labels[i] >= classes) {
-        throw new RangeError(`trainStep: label ${labels[i]} at batch index ${i} is outside [0, ${classes})`);
-      }
-    }
-  }
   const order = optimizerVariableOrder(nets);
   const varList = [...order.backbone.map((e) => e.variable), ...order.head.map((e) => e.variable)];
   let parts: tf.Scalar[] = [];
@@ -213,12 +206,36 @@ export function trainStep(input: TrainStepInput): StepLosses {
     const headGrads = order.head.map((e) => ({ name: e.variable.name, tensor: grads[e.variable.name] }));
     optimizers.backbone.applyGradients(backboneGrads);
     optimizers.head.applyGradients(headGrads);
-    return tf.stack([value, ...parts]);
+    return tf.stack([value, ...parts]) as tf.Tensor1D;
   });
   tf.dispose(parts);
-  const [total, sup, cons] = packed.dataSync();
-  packed.dispose();
-  return { total, sup, cons };
+  return packed;
+}
+
+/** Reads (asynchronously: no GPU stall in the caller's thread) and disposes queueTrainStep's losses. */
+export async function readLosses(packed: tf.Tensor1D): Promise<StepLosses> {
+  try {
+    const [total, sup, cons] = await packed.data();
+    return { total, sup, cons };
+  } finally {
+    packed.dispose();
+  }
+}
+
+/** Throws when a label is not a class index in [0, classes). */
+export function checkLabelRange(labels: ArrayLike<number>, classes: number): void {
+  for (let i = 0; i < labels.length; i++) {
+    if (!Number.isInteger(labels[i]) || labels[i] < 0 || labels[i] >= classes) {
+      throw new RangeError(`trainStep: label ${labels[i]} at batch index ${i} is outside [0, ${classes})`);
+    }
+  }
+}
+
+/** One CCT step (queueTrainStep) and its losses. */
+export async function trainStep(input: TrainStepInput): Promise<StepLosses> {
+  if (input.nets.length === 0) throw new RangeError('trainStep: needs at least one network');
+  if (input.checkLabels ?? true) checkLabelRange(await input.y.data(), input.nets[0].config.numClasses);
+  return readLosses(queueTrainStep(input));
 }
 
 export interface Predictions {
@@ -229,11 +246,14 @@ export interface Predictions {
 }
 
 /** Inference-mode probabilities for a batch (running BN statistics); no tensor outlives the call. */
-export function predict(nets: readonly ResNet[], x: tf.Tensor4D): Predictions {
+export async function predict(nets: readonly ResNet[], x: tf.Tensor4D): Promise<Predictions> {
   if (nets.length === 0) throw new RangeError('predict: needs at least one network');
-  const probs = tf.tidy(() => nets.map((net) => tf.softmax(forward(net, x, false)) as tf.Tensor2D));
+  // One readback for all networks: a GPU backend syncs once per batch, not once per network.
+  const probs = tf.tidy(() => tf.stack(nets.map((net) => tf.softmax(forward(net, x, false)))) as tf.Tensor3D);
   try {
-    const perNet = probs.map((p) => p.dataSync() as Float32Array);
+    const all = (await probs.data()) as Float32Array;
+    const per = all.length / nets.length;
+    const perNet = nets.map((_, i) => all.slice(i * per, (i + 1) * per));
     const ensemble = new Float32Array(perNet[0].length);
     for (const p of perNet) for (let i = 0; i < p.length; i++) ensemble[i] += p[i];
     for (let i = 0; i < ensemble.length; i++) ensemble[i] /= perNet.length;

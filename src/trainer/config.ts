@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { AUTHORS_CODE_AUGMENT, DEFAULT_AUGMENT, resolveAugmentConfig, type AugmentConfig } from './augment';
 
 export const MODEL_PRESETS = ['resnet18', 'resnet10', 'small', 'tiny'] as const;
-export const BACKENDS = ['auto', 'tensorflow', 'tensorflow-gpu', 'wasm', 'cpu'] as const;
+export const BACKENDS = ['auto', 'tensorflow-gpu', 'webgpu', 'tensorflow', 'wasm', 'cpu'] as const;
 export type BackendChoice = (typeof BACKENDS)[number];
 
 const prob = z.number().min(0).max(1);

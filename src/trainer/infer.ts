@@ -17,11 +17,11 @@ import type { TrainerResult } from './protocol';
 import { disposeResNet, type ResNet } from './resnet';
 
 /** N x C probabilities per frame, network-major, for one decoded batch; no tensor outlives the call. */
-export function predictBatch(nets: readonly ResNet[], batch: Batch, size: number): Float32Array[] {
+export async function predictBatch(nets: readonly ResNet[], batch: Batch, size: number): Promise<Float32Array[]> {
   const x = tf.tensor4d(batch.x, [batch.count, size, size, 3]);
   let perNet: Float32Array[];
   try {
-    perNet = predict(nets, x).perNet;
+    perNet = (await predict(nets, x)).perNet;
   } finally {
     x.dispose();
   }
@@ -72,7 +72,7 @@ export async function predictFrames(o: PredictOptions): Promise<{ written: numbe
   let written = 0;
   for await (const b of loader) {
     await o.control.point('inference');
-    const rows = predictBatch(o.nets, b, o.inputSize);
+    const rows = await predictBatch(o.nets, b, o.inputSize);
     putPredictions(
       o.db,
       o.runId,

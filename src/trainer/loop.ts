@@ -23,8 +23,9 @@ import {
   createCctOptimizers,
   disposeCctOptimizers,
   predict,
+  queueTrainStep,
+  readLosses,
   setEpochLearningRates,
-  trainStep,
   type CctOptimizers,
   type StepLosses,
 } from './cct';
@@ -70,7 +71,10 @@ export function samplesOf(frames: readonly LabelledFrame[]): Sample[] {
   return frames.map((f) => ({ frameId: f.frameId, path: f.imagePath, label: f.target }));
 }
 
-/** One CCT step on a decoded batch; every tensor it makes is disposed. */
+/**
+ * Queues one CCT step on a decoded batch and returns its packed losses unread (readLosses reads
+ * them); every other tensor it makes is disposed.
+ */
 export function trainBatch(
   nets: readonly ResNet[],
   optimizers: CctOptimizers,
@@ -78,11 +82,11 @@ export function trainBatch(
   size: number,
   lambda: number,
   scaleByN: boolean,
-): StepLosses {
+): tf.Tensor1D {
   const x = tf.tensor4d(batch.x, [batch.count, size, size, 3]);
   const y = tf.tensor1d(batch.labels, 'int32');
   try {
-    return trainStep({ nets, optimizers, x, y, lambda, scaleByN, checkLabels: false });
+    return queueTrainStep({ nets, optimizers, x, y, lambda, scaleByN, checkLabels: false });
   } finally {
     x.dispose();
     y.dispose();
@@ -132,7 +136,7 @@ export async function validate(
     const x = tf.tensor4d(b.x, [b.count, o.inputSize, o.inputSize, 3]);
     let p;
     try {
-      p = predict(nets, x);
+      p = await predict(nets, x);
     } finally {
       x.dispose();
     }
@@ -181,12 +185,12 @@ async function initialiseFrom(
     const ownHeads = src.nets.length >= nets.length;
     let loaded = 0;
     let headSkipped = false;
-    nets.forEach((net, i) => {
-      const dict = toTorchStateDict(src.nets[i % src.nets.length]);
+    for (const [i, net] of nets.entries()) {
+      const dict = await toTorchStateDict(src.nets[i % src.nets.length]);
       const r = loadTorchStateDict(net, dict, { source: `run ${run.id} checkpoint ${dir}`, head: ownHeads ? 'auto' : 'skip' });
       loaded = r.loaded.length;
       headSkipped ||= r.skipped.length > 0;
-    });
+    }
     return { loaded, headSkipped };
   } finally {
     src.nets.forEach(disposeResNet);
@@ -389,22 +393,21 @@ export async function trainRun(req: TrainRequest, control: RunControl, emit: Emi
         let lastEmit = 0;
         let step = 0;
         const epochStart = Date.now();
-        for await (const batch of loader) {
-          await control.point();
-          if (cfg.lambdaUpdate === 'iteration') lambda = lambdaAt(epoch + batch.index / steps, lambdaCfg);
-          const t0 = performance.now();
-          const loss = trainBatch(nets, optimizers, batch, size, lambda, cfg.scaleByN);
-          trainSeconds += (performance.now() - t0) / 1000;
+        // The step's losses are read while the next step runs (one step behind), so a GPU backend
+        // never waits on a readback between steps.
+        let pending: { losses: tf.Tensor1D; count: number; index: number } | null = null;
+        const account = async (p: NonNullable<typeof pending>) => {
+          const loss = await readLosses(p.losses);
           if (!Number.isFinite(loss.total)) {
             throw new Error(
-              `loss became ${loss.total} at epoch ${epoch + 1}, step ${batch.index + 1}: lower the learning rates (lrBackbone ${cfg.lrBackbone}, lrHead ${cfg.lrHead})`,
+              `loss became ${loss.total} at epoch ${epoch + 1}, step ${p.index + 1}: lower the learning rates (lrBackbone ${cfg.lrBackbone}, lrHead ${cfg.lrHead})`,
             );
           }
-          sums.total += loss.total * batch.count;
-          sums.sup += loss.sup * batch.count;
-          sums.cons += loss.cons * batch.count;
-          sums.n += batch.count;
-          step = batch.index + 1;
+          sums.total += loss.total * p.count;
+          sums.sup += loss.sup * p.count;
+          sums.cons += loss.cons * p.count;
+          sums.n += p.count;
+          step = p.index + 1;
           const now = Date.now();
           if (now - lastEmit > 250 || step === steps) {
             lastEmit = now;
@@ -423,6 +426,31 @@ export async function trainRun(req: TrainRequest, control: RunControl, emit: Emi
               },
             });
           }
+        };
+        try {
+          for await (const batch of loader) {
+            await control.point();
+            if (cfg.lambdaUpdate === 'iteration') lambda = lambdaAt(epoch + batch.index / steps, lambdaCfg);
+            const t0 = performance.now();
+            const next = {
+              losses: trainBatch(nets, optimizers, batch, size, lambda, cfg.scaleByN),
+              count: batch.count,
+              index: batch.index,
+            };
+            const previous = pending;
+            pending = next;
+            if (previous) await account(previous);
+            trainSeconds += (performance.now() - t0) / 1000;
+          }
+          if (pending) {
+            const t0 = performance.now();
+            const last = pending;
+            pending = null;
+            await account(last);
+            trainSeconds += (performance.now() - t0) / 1000;
+          }
+        } finally {
+          if (pending) pending.losses.dispose();
         }
         if (sums.n === 0) throw new Error(`epoch ${epoch + 1}: no training image could be read (${bad.size} unreadable)`);
         const val =

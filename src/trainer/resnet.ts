@@ -359,11 +359,11 @@ export interface ExportOptions {
 }
 
 /** The network as a torch-layout state dict (keys and order of torchvision's resnet18). */
-export function toTorchStateDict(net: ResNet, opts: ExportOptions = {}): StateDict {
+export async function toTorchStateDict(net: ResNet, opts: ExportOptions = {}): Promise<StateDict> {
   const dict: StateDict = {};
+  const values = await readWeights(net);
   for (const spec of net.specs) {
-    const v = param(net, spec.key);
-    dict[spec.key] = toTorchLayout({ shape: [...spec.shape], data: v.dataSync() as Float32Array });
+    dict[spec.key] = toTorchLayout({ shape: [...spec.shape], data: values.get(spec.key)! });
     if (opts.numBatchesTracked && spec.kind === 'bn_running_var') {
       const prefix = spec.key.slice(0, -'.running_var'.length);
       dict[`${prefix}.num_batches_tracked`] = { shape: [], data: new Float32Array([net.numBatchesTracked]) };
@@ -466,9 +466,11 @@ function sameShape(a: readonly number[], b: readonly number[]): boolean {
 }
 
 /** Reads every variable (tfjs layout), keyed like the specs; used by checkpoints and tests. */
-export function readWeights(net: ResNet): Map<string, Float32Array> {
+export async function readWeights(net: ResNet): Promise<Map<string, Float32Array>> {
   const out = new Map<string, Float32Array>();
-  for (const spec of net.specs) out.set(spec.key, param(net, spec.key).dataSync().slice() as Float32Array);
+  // Reads are queued together and awaited at once: one GPU round trip instead of one per variable.
+  const data = await Promise.all(net.specs.map((spec) => param(net, spec.key).data()));
+  net.specs.forEach((spec, i) => out.set(spec.key, (data[i] as Float32Array).slice()));
   return out;
 }
 

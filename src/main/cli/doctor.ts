@@ -6,7 +6,7 @@ export interface DoctorReport {
   platform: string;
   cpus: number;
   ffmpeg: { ok: boolean; path?: string; source?: string; version?: string; error?: string };
-  backends: { name: string; usable: boolean; reason: string; version?: string; device?: string }[];
+  backends: import('../../trainer/backend').BackendProbe[];
   selectedBackend: string | null;
   electron: { ok: boolean; reason: string };
   sqlite: { ok: boolean; version?: string; error?: string };
@@ -34,9 +34,9 @@ export async function doctorReport(): Promise<DoctorReport> {
   try {
     const { probeBackends } = await import('../../trainer/backend');
     report.backends = await probeBackends();
-    report.selectedBackend = report.backends.find((b) => b.usable)?.name ?? null;
+    report.selectedBackend = report.backends.find((b) => b.usable && b.auto !== false)?.name ?? null;
   } catch (e) {
-    report.backends = [{ name: 'tfjs', usable: false, reason: (e as Error).message }];
+    report.backends = [{ name: 'cpu', usable: false, reason: `tfjs failed to load: ${(e as Error).message}` }];
   }
   report.electron = await electronStatus();
   try {
@@ -91,8 +91,20 @@ export async function doctorCommand(values: Record<string, unknown>, io: Io): Pr
   io.out(`node ${r.node} on ${r.platform}, ${r.cpus} CPUs`);
   io.out(`${mark(r.sqlite.ok)}sqlite ${r.sqlite.version ?? r.sqlite.error}`);
   io.out(r.ffmpeg.ok ? `ok  ffmpeg ${r.ffmpeg.version} from ${r.ffmpeg.source} (${r.ffmpeg.path})` : `no  ffmpeg: ${r.ffmpeg.error}`);
-  for (const b of r.backends)
+  for (const b of r.backends) {
     io.out(`${mark(b.usable)}tfjs backend ${b.name}${b.version ? ` ${b.version}` : ''}${b.device ? ` on ${b.device}` : ''}: ${b.reason}`);
+    if (b.adapter) {
+      const a = b.adapter;
+      const limits = Object.entries(a.limits)
+        .map(([k, v]) => `${k} ${v >= 1 << 20 ? `${Math.round(v / (1 << 20))} MiB` : v}`)
+        .join(', ');
+      io.out(`      adapter: vendor '${a.vendor}', architecture '${a.architecture}', device '${a.device}', ${a.description}`);
+      io.out(
+        `      Dawn backend ${a.dawnBackend} (${a.featureLevel}); shader-f16 ${a.features.includes('shader-f16') ? 'yes' : 'no'}; ${limits}`,
+      );
+    }
+    for (const t of b.attempts ?? []) io.out(`      tried ${t.backend}: ${t.result}`);
+  }
   io.out(`training will use: ${r.selectedBackend ?? 'nothing (no usable backend)'}`);
   io.out(`${mark(r.electron.ok)}electron: ${r.electron.reason}`);
   return 0;

@@ -9,7 +9,7 @@ import { ABAW8 } from '../../shared/labels';
 import { openDb, ProjectError, WriterLock } from '../core/store/db';
 import { importImages } from '../core/ingest/images';
 import { startTrainerJob, TrainerError, type TrainerJob, type TrainerLauncher } from '../core/jobs';
-import { mergeConfigInput, parseTrainConfig } from '../../trainer/config';
+import { BACKENDS, mergeConfigInput, parseTrainConfig } from '../../trainer/config';
 import { evaluateFiles } from '../../trainer/eval-files';
 import type { StartInput, TrainerResult } from '../../trainer/protocol';
 import { formatEta, progressPrinter } from './progress-bar';
@@ -85,8 +85,8 @@ export function configFromFlags(v: Values): Record<string, unknown> {
   if (model && !['resnet18', 'resnet10', 'small', 'tiny'].includes(model))
     throw new CliUsageError('--model must be resnet18, resnet10, small or tiny');
   const backend = v.backend as string | undefined;
-  if (backend && !['auto', 'tensorflow', 'tensorflow-gpu', 'wasm', 'cpu'].includes(backend))
-    throw new CliUsageError('--backend must be tensorflow, wasm, cpu or auto');
+  if (backend && !(BACKENDS as readonly string[]).includes(backend))
+    throw new CliUsageError(`--backend must be one of ${BACKENDS.join(', ')}`);
   const merged = mergeConfigInput(base, {
     nets: int(v, 'nets'),
     epochs: int(v, 'epochs'),

@@ -71,7 +71,7 @@ describe('explainTfNodeError', () => {
 
 describe('selectBackend', () => {
   it('rejects an unknown preference, naming the valid ones', async () => {
-    await expect(selectBackend('gpu')).rejects.toThrow(/unknown backend 'gpu'.*auto, tensorflow-gpu, tensorflow, wasm, cpu/);
+    await expect(selectBackend('gpu')).rejects.toThrow(/unknown backend 'gpu'.*auto, tensorflow-gpu, webgpu, tensorflow, wasm, cpu/);
   });
 
   it('wasm: activates wasm with the training kernels and reports its threads', async () => {
@@ -130,9 +130,11 @@ describe('selectBackend', () => {
     const info = await selectBackend('auto');
     expect(info.name).toBe('wasm');
     expect(tf.getBackend()).toBe('wasm');
-    expect(info.skipped.map((s) => s.name).slice(0, 2)).toEqual(['tensorflow-gpu', 'tensorflow']);
+    expect(info.skipped.map((s) => s.name).slice(0, 3)).toEqual(['tensorflow-gpu', 'webgpu', 'tensorflow']);
     expect(info.skipped[0].reason).toMatch(/@tensorflow\/tfjs-node-gpu is not installed/);
-    expect(info.skipped[1].reason).toMatch(/@tensorflow\/tfjs-node is not installed/);
+    // No hardware adapter on a CI machine: either none at all or a software one, which auto never takes.
+    expect(info.skipped[1].reason).toMatch(/no WebGPU adapter|software adapter|not installed|disabled/);
+    expect(info.skipped[2].reason).toMatch(/@tensorflow\/tfjs-node is not installed/);
   });
 
   it.runIf(!HAS_TF_NODE && !HAS_TF_NODE_GPU)('an explicit TensorFlow preference that cannot be met throws the reason', async () => {
@@ -146,15 +148,22 @@ describe('probeBackends', () => {
     await tf.setBackend('cpu');
     const probes = await probeBackends();
     expect(tf.getBackend()).toBe('cpu');
-    expect(probes.map((p) => p.name)).toEqual(['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']);
+    expect(probes.map((p) => p.name)).toEqual(['tensorflow-gpu', 'webgpu', 'tensorflow', 'wasm', 'cpu']);
     for (const p of probes) expect(p.reason.length).toBeGreaterThan(0);
-    const wasm = probes[2];
+    const wasm = probes[3];
     expect(wasm.usable).toBe(true);
     expect(wasm.threads).toBe(getThreadsCount());
     expect(wasm.device).toMatch(/wasm/);
-    expect(probes[3].usable).toBe(true);
+    expect(probes[4].usable).toBe(true);
     if (!HAS_TF_NODE_GPU) expect(probes[0]).toMatchObject({ usable: false, reason: expect.stringMatching(/not installed/) });
     if (!HAS_TF_NODE && !HAS_TF_NODE_GPU)
-      expect(probes[1]).toMatchObject({ usable: false, reason: expect.stringMatching(/not installed/) });
+      expect(probes[2]).toMatchObject({ usable: false, reason: expect.stringMatching(/not installed/) });
+    const webgpu = probes[1];
+    if (webgpu.adapter) {
+      // What doctor shows: the adapter, its Dawn backend and key limits, and every backend tried.
+      expect(webgpu.adapter.limits.maxStorageBufferBindingSize).toBeGreaterThan(0);
+      expect(webgpu.attempts!.map((a) => a.backend)).toContain(webgpu.adapter.dawnBackend);
+      expect(webgpu.auto).toBe(!webgpu.adapter.software);
+    }
   });
 });

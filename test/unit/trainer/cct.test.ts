@@ -183,27 +183,27 @@ describe('training tiny networks', () => {
     tf.dispose([x, y]);
   });
 
-  it('loss falls over 30 steps without leaking tensors, and updates backbone and head', () => {
+  it('loss falls over 30 steps without leaking tensors, and updates backbone and head', async () => {
     const opt = createCctOptimizers();
-    const w0 = readWeights(nets[0]);
-    const first = trainStep({ nets, optimizers: opt, x, y, lambda: 0.3 });
+    const w0 = await readWeights(nets[0]);
+    const first = await trainStep({ nets, optimizers: opt, x, y, lambda: 0.3 });
     const baseline = tf.memory().numTensors; // after the first step created Adam's moments
     let last = first;
     for (let s = 1; s < 30; s++) {
-      last = trainStep({ nets, optimizers: opt, x, y, lambda: lambdaAt(s / 10, { rampUp: 3, beta: 4 }) });
+      last = await trainStep({ nets, optimizers: opt, x, y, lambda: lambdaAt(s / 10, { rampUp: 3, beta: 4 }) });
       expect(tf.memory().numTensors).toBe(baseline);
     }
     expect(Number.isFinite(last.total)).toBe(true);
     expect(last.sup).toBeLessThan(0.25 * first.sup);
     expect(last.total).toBeLessThan(0.5 * first.total);
     expect(first.cons).toBeGreaterThan(0);
-    const w1 = readWeights(nets[0]);
+    const w1 = await readWeights(nets[0]);
     expect([...w1.get('conv1.weight')!]).not.toEqual([...w0.get('conv1.weight')!]);
     expect([...w1.get('fc.weight')!]).not.toEqual([...w0.get('fc.weight')!]);
     expect([...w1.get('bn1.running_mean')!]).not.toEqual([...w0.get('bn1.running_mean')!]);
 
     const before = tf.memory().numTensors;
-    const pred = predict(nets, x);
+    const pred = await predict(nets, x);
     expect(tf.memory().numTensors).toBe(before);
     expect(pred.perNet).toHaveLength(2);
     expect(pred.ensemble).toHaveLength(B * 7);
@@ -218,11 +218,11 @@ describe('training tiny networks', () => {
     disposeCctOptimizers(opt);
   });
 
-  it('uses two learning rates: a zero head rate leaves fc untouched while the backbone moves', () => {
+  it('uses two learning rates: a zero head rate leaves fc untouched while the backbone moves', async () => {
     const opt = createCctOptimizers({ headLr: 0 });
-    const w0 = readWeights(nets[1]);
-    trainStep({ nets, optimizers: opt, x, y, lambda: 0.5 });
-    const w1 = readWeights(nets[1]);
+    const w0 = await readWeights(nets[1]);
+    await trainStep({ nets, optimizers: opt, x, y, lambda: 0.5 });
+    const w1 = await readWeights(nets[1]);
     expect([...w1.get('fc.weight')!]).toEqual([...w0.get('fc.weight')!]);
     expect([...w1.get('fc.bias')!]).toEqual([...w0.get('fc.bias')!]);
     expect([...w1.get('layer4.0.conv2.weight')!]).not.toEqual([...w0.get('layer4.0.conv2.weight')!]);
@@ -238,11 +238,13 @@ describe('training tiny networks', () => {
     disposeCctOptimizers(opt);
   });
 
-  it('rejects labels outside [0, C)', () => {
+  it('rejects labels outside [0, C)', async () => {
     const opt = createCctOptimizers();
     const bad = tf.tensor1d([0, 1, 2, 3, 4, 5, 6, -1], 'int32');
     const before = tf.memory().numTensors;
-    expect(() => trainStep({ nets, optimizers: opt, x, y: bad, lambda: 0.5 })).toThrow(/label -1 at batch index 7 is outside \[0, 7\)/);
+    await expect(trainStep({ nets, optimizers: opt, x, y: bad, lambda: 0.5 })).rejects.toThrow(
+      /label -1 at batch index 7 is outside \[0, 7\)/,
+    );
     expect(tf.memory().numTensors).toBe(before);
     bad.dispose();
     disposeCctOptimizers(opt);

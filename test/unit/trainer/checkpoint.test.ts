@@ -41,9 +41,9 @@ describe('checkpoint', () => {
     const opt = createCctOptimizers();
     const [x, y] = batch(1);
     const [x2, y2] = batch(2);
-    trainStep({ nets, optimizers: opt, x, y, lambda: 0.2 });
+    await trainStep({ nets, optimizers: opt, x, y, lambda: 0.2 });
     setEpochLearningRates(opt, 1);
-    trainStep({ nets, optimizers: opt, x, y, lambda: 0.4 });
+    await trainStep({ nets, optimizers: opt, x, y, lambda: 0.4 });
     const rng = createRng(77);
     rng.normal();
     const dir = path.join(tmp, 'run', 'epoch-1');
@@ -73,16 +73,16 @@ describe('checkpoint', () => {
     const r2 = Rng.fromState(loaded.rngState);
     expect([r2.next(), r2.normal()]).toEqual([rng.next(), rng.normal()]);
 
-    const p0 = predict(nets, x2);
-    const p1 = predict(loaded.nets, x2);
+    const p0 = await predict(nets, x2);
+    const p1 = await predict(loaded.nets, x2);
     expect([...p1.ensemble]).toEqual([...p0.ensemble]);
 
-    const s0 = trainStep({ nets, optimizers: opt, x: x2, y: y2, lambda: 0.5 });
-    const s1 = trainStep({ nets: loaded.nets, optimizers: loaded.optimizers, x: x2, y: y2, lambda: 0.5 });
+    const s0 = await trainStep({ nets, optimizers: opt, x: x2, y: y2, lambda: 0.5 });
+    const s1 = await trainStep({ nets: loaded.nets, optimizers: loaded.optimizers, x: x2, y: y2, lambda: 0.5 });
     expect(s1).toEqual(s0);
     for (let i = 0; i < 2; i++) {
-      const a = readWeights(nets[i]);
-      const b = readWeights(loaded.nets[i]);
+      const a = await readWeights(nets[i]);
+      const b = await readWeights(loaded.nets[i]);
       for (const k of a.keys()) expect([...b.get(k)!]).toEqual([...a.get(k)!]);
     }
 

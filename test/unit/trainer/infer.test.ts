@@ -87,8 +87,8 @@ describe('finetune', () => {
 
     const src = createResNet({ depth: 'tiny', inputSize: 32, numClasses: 5 }, 42);
     const file = join(p.root, 'backbone.safetensors');
-    writeFileSync(file, writeSafetensors(toTorchStateDict(src)));
-    const srcConv = readWeights(src).get('conv1.weight')!;
+    writeFileSync(file, writeSafetensors(await toTorchStateDict(src)));
+    const srcConv = (await readWeights(src)).get('conv1.weight')!;
     disposeResNet(src);
     // keep the networks: the first conv must be the file's before training moves it
     const out = await trainRun(
@@ -99,13 +99,13 @@ describe('finetune', () => {
     try {
       const rec2 = withDb((db) => JSON.parse(getRun(db, out.runId!)!.config));
       expect(rec2.init).toMatchObject({ fromFile: file, headSkipped: true });
-      const w = readWeights(out.nets![1]).get('conv1.weight')!;
+      const w = (await readWeights(out.nets![1])).get('conv1.weight')!;
       let maxDiff = 0;
       for (let i = 0; i < w.length; i++) maxDiff = Math.max(maxDiff, Math.abs(w[i] - srcConv[i]));
       expect(maxDiff).toBeLessThan(1e-6);
       // heads differ between networks (seeded per net), backbones start equal
-      const h0 = readWeights(out.nets![0]).get('fc.weight')!;
-      const h1 = readWeights(out.nets![1]).get('fc.weight')!;
+      const h0 = (await readWeights(out.nets![0])).get('fc.weight')!;
+      const h1 = (await readWeights(out.nets![1])).get('fc.weight')!;
       expect(h0).not.toEqual(h1);
     } finally {
       out.nets!.forEach(disposeResNet);

@@ -5,7 +5,7 @@ import { startTrainerJob, TrainerError, type TrainerJob } from '../../../src/mai
 import { openDb } from '../../../src/main/core/store/db';
 import { epochMetrics, getRun, INTERRUPTED_MESSAGE, markInterruptedRuns } from '../../../src/main/core/store/runs';
 import { loadCheckpoint } from '../../../src/trainer/checkpoint';
-import { createCctOptimizers, disposeCctOptimizers } from '../../../src/trainer/cct';
+import { createCctOptimizers, disposeCctOptimizers, readLosses } from '../../../src/trainer/cct';
 import { disposeResNet, createResNet } from '../../../src/trainer/resnet';
 import { registerFastCpuKernels } from '../../../src/trainer/cpu-kernels';
 import { trainBatch } from '../../../src/trainer/loop';
@@ -181,14 +181,14 @@ describe('training step in-process', () => {
     // class-coloured images: learnable in a few steps
     for (let i = 0; i < n; i++) for (let p = 0; p < size * size; p++) x[(i * size * size + p) * 3 + labels[i]] = 1;
     const batch: Batch = { x, labels, frameIds: [...labels.keys()], count: n, index: 0 };
-    trainBatch(nets, opt, batch, size, 0.3, false); // first step creates the optimiser's moments
+    await readLosses(trainBatch(nets, opt, batch, size, 0.3, false)); // first step creates the optimiser's moments
     const before = tf.memory().numTensors;
-    const first = trainBatch(nets, opt, batch, size, 0.3, false);
+    const first = await readLosses(trainBatch(nets, opt, batch, size, 0.3, false));
     expect(tf.memory().numTensors).toBe(before);
     let last = first;
-    for (let i = 0; i < 6; i++) last = trainBatch(nets, opt, batch, size, 0.3, false);
+    for (let i = 0; i < 6; i++) last = await readLosses(trainBatch(nets, opt, batch, size, 0.3, false));
     expect(last.sup).toBeLessThan(first.sup * 0.7);
-    const probs = predictBatch(nets, batch, size);
+    const probs = await predictBatch(nets, batch, size);
     expect(tf.memory().numTensors).toBe(before);
     expect(probs).toHaveLength(n);
     expect(probs[0]).toHaveLength(2 * 3);

@@ -43,7 +43,7 @@ describe('ResNet-18 preset', () => {
   let net: ResNet;
   afterAll(() => net && disposeResNet(net));
 
-  it('has torchvision key names, shapes and 11,689,512 parameters for 1000 classes', () => {
+  it('has torchvision key names, shapes and 11,689,512 parameters for 1000 classes', async () => {
     expect(TORCHVISION_RESNET18_KEYS).toHaveLength(122);
     expect(TORCHVISION_RESNET18_KEYS.slice(0, 8)).toEqual([
       'conv1.weight',
@@ -64,7 +64,7 @@ describe('ResNet-18 preset', () => {
     expect(countParameters({ depth: 'resnet18', numClasses: 1000 })).toBe(11_689_512);
     expect(head.map((v) => v.shape)).toEqual([[512, 1000], [1000]]);
 
-    const dict = toTorchStateDict(net, { numBatchesTracked: true });
+    const dict = await toTorchStateDict(net, { numBatchesTracked: true });
     expect(Object.keys(dict)).toEqual(TORCHVISION_RESNET18_KEYS);
     expect(dict['conv1.weight'].shape).toEqual([64, 3, 7, 7]);
     expect(dict['layer2.0.downsample.0.weight'].shape).toEqual([128, 64, 1, 1]);
@@ -114,10 +114,10 @@ describe('ResNet-18 preset', () => {
     ).toBe(true);
   });
 
-  it('loads a 1000-class state dict into a 7-class net, skipping fc', () => {
+  it('loads a 1000-class state dict into a 7-class net, skipping fc', async () => {
     const seven = createResNet({ depth: 'resnet18', numClasses: 7 }, 2);
     try {
-      const dict = toTorchStateDict(net, { numBatchesTracked: true });
+      const dict = await toTorchStateDict(net, { numBatchesTracked: true });
       const report = loadTorchStateDict(seven, dict, { source: 'imagenet.safetensors' });
       expect(report.skipped).toEqual(['fc.weight', 'fc.bias']);
       expect(report.ignored).toHaveLength(20); // num_batches_tracked
@@ -223,11 +223,11 @@ describe('forward', () => {
   // Odd sizes, two blocks in a stage and two downsamples exercise every padding and branch.
   const cfg: ResNetConfig = { depth: 'tiny', widths: [2, 3, 4], blocks: [1, 2, 1], inputSize: 13, numClasses: 5 };
 
-  it('matches a torch-semantics reference in eval mode (layout conversion, padding, BN, pooling)', () => {
+  it('matches a torch-semantics reference in eval mode (layout conversion, padding, BN, pooling)', async () => {
     const net = createResNet(cfg, 3);
     const rng = createRng(9);
     // random BN affine and running stats, loaded through the torch-layout path
-    const sd = toTorchStateDict(net);
+    const sd = await toTorchStateDict(net);
     for (const [k, t] of Object.entries(sd)) {
       if (/bn|downsample\.1/.test(k)) t.data = t.data.map(() => (k.endsWith('running_var') ? 0.5 + rng.next() : rng.normal(0, 0.5)));
     }
@@ -307,11 +307,11 @@ describe('forward', () => {
 describe('initialisation and state dicts', () => {
   const tiny: ResNetConfig = { depth: 'tiny', inputSize: 32, numClasses: 7 };
 
-  it('is deterministic per seed and differs across seeds', () => {
+  it('is deterministic per seed and differs across seeds', async () => {
     const [a, b, c] = [createResNet(tiny, 10), createResNet(tiny, 10), createResNet(tiny, 11)];
-    const wa = readWeights(a);
-    const wb = readWeights(b);
-    const wc = readWeights(c);
+    const wa = await readWeights(a);
+    const wb = await readWeights(b);
+    const wc = await readWeights(c);
     for (const k of wa.keys()) expect([...wb.get(k)!]).toEqual([...wa.get(k)!]);
     expect([...wc.get('conv1.weight')!]).not.toEqual([...wa.get('conv1.weight')!]);
     expect([...wc.get('fc.weight')!]).not.toEqual([...wa.get('fc.weight')!]);
@@ -332,10 +332,10 @@ describe('initialisation and state dicts', () => {
     expect(fc).toEqual({ shape: [3, 2], data: Float32Array.from([1, 4, 2, 5, 3, 6]) });
   });
 
-  it('round-trips through safetensors into another net with identical outputs', () => {
+  it('round-trips through safetensors into another net with identical outputs', async () => {
     const a = createResNet(tiny, 1);
     const b = createResNet(tiny, 2);
-    const file = writeSafetensors(toTorchStateDict(a, { numBatchesTracked: true }));
+    const file = writeSafetensors(await toTorchStateDict(a, { numBatchesTracked: true }));
     loadTorchStateDict(b, readSafetensors(file, 'a.safetensors'), { source: 'a.safetensors' });
     const x = tf.randomNormal([2, 32, 32, 3], 0, 1, 'float32', 3) as tf.Tensor4D;
     const [ya, yb] = [forward(a, x, false), forward(b, x, false)];
@@ -344,9 +344,9 @@ describe('initialisation and state dicts', () => {
     [a, b].forEach(disposeResNet);
   });
 
-  it('reports every problem of a bad state dict with the file name, and strips module.', () => {
+  it('reports every problem of a bad state dict with the file name, and strips module.', async () => {
     const net = createResNet(tiny, 1);
-    const good = toTorchStateDict(net);
+    const good = await toTorchStateDict(net);
     const bad: StateDict = { ...good, extra: { shape: [1], data: new Float32Array(1) } };
     delete bad['layer1.0.conv2.weight'];
     bad['bn1.weight'] = { shape: [9], data: new Float32Array(9) };

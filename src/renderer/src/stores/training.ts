@@ -34,7 +34,7 @@ export interface TrainForm {
   augment: { enabled: boolean; preset: 'paper' | 'authors-code'; flip: boolean; jitter: boolean; affine: boolean; erase: boolean };
   balanced: boolean;
   seed: number;
-  backend: 'auto' | 'tensorflow' | 'tensorflow-gpu' | 'wasm' | 'cpu';
+  backend: 'auto' | 'tensorflow-gpu' | 'webgpu' | 'tensorflow' | 'wasm' | 'cpu';
 }
 
 export const PRESETS: Record<'quick' | 'standard', { label: string; form: Partial<TrainForm> }> = {

@@ -272,6 +272,17 @@ async function tryWebGpu(auto: boolean): Promise<{ info?: BackendInfo; reason: s
   };
 }
 
+export interface SelectOptions {
+  /**
+   * The caller reads tensors synchronously (dataSync/arraySync), as face-api's post-processing
+   * does: webgpu cannot serve that in Node (tfjs reads GPU data synchronously through an
+   * OffscreenCanvas, which Node lacks), so it is skipped.
+   */
+  syncReadback?: boolean;
+}
+
+const SYNC_READBACK_NOTE = 'this task reads results synchronously (face-api post-processing), which tfjs-backend-webgpu cannot do in Node';
+
 function parsePreference(prefer: string | undefined | null): BackendPreference {
   const p = (prefer ?? 'auto') as BackendPreference;
   if (!BACKEND_PREFERENCES.includes(p)) {
@@ -286,9 +297,10 @@ function parsePreference(prefer: string | undefined | null): BackendPreference {
  * cannot be met throws with the reason instead of silently running something slower, except
  * 'tensorflow' accepting either TensorFlow build and 'tensorflow-gpu' never falling back.
  */
-export async function selectBackend(prefer?: BackendPreference | string | null): Promise<BackendInfo> {
+export async function selectBackend(prefer?: BackendPreference | string | null, opts: SelectOptions = {}): Promise<BackendInfo> {
   const p = parsePreference(prefer);
   const skipped: BackendInfo['skipped'] = [];
+  if (opts.syncReadback && p === 'webgpu') throw new Error(`backend 'webgpu' unavailable: ${SYNC_READBACK_NOTE}`);
   if (p === 'auto' || p === 'tensorflow-gpu' || p === 'tensorflow') {
     const gpu = await tryTensorflow('tensorflow-gpu');
     if (gpu.info?.name === 'tensorflow-gpu') return gpu.info;
@@ -297,14 +309,16 @@ export async function selectBackend(prefer?: BackendPreference | string | null):
     skipped.push(...(gpu.info?.skipped ?? [{ name: 'tensorflow-gpu', reason: gpu.reason }]));
     if (gpu.info) {
       // tfjs-node-gpu without a GPU runs TensorFlow on CPU; a hardware WebGPU adapter beats it.
-      const wg = p === 'auto' ? await tryWebGpu(true) : { reason: 'not tried' };
+      const wg =
+        p === 'auto' && !opts.syncReadback ? await tryWebGpu(true) : { reason: opts.syncReadback ? SYNC_READBACK_NOTE : 'not tried' };
       if (wg.info) return { ...wg.info, skipped };
       skipped.push({ name: 'webgpu', reason: wg.reason });
       await tf.setBackend('tensorflow');
       return { ...gpu.info, skipped };
     }
   }
-  if (p === 'auto' || p === 'webgpu') {
+  if (p === 'auto' && opts.syncReadback) skipped.push({ name: 'webgpu', reason: SYNC_READBACK_NOTE });
+  else if (p === 'auto' || p === 'webgpu') {
     const wg = await tryWebGpu(p === 'auto');
     if (wg.info) return { ...wg.info, skipped };
     if (p === 'webgpu') throw new Error(`backend 'webgpu' unavailable: ${wg.reason}`);

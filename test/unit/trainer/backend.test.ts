@@ -167,3 +167,12 @@ describe('probeBackends', () => {
     }
   });
 });
+
+describe('selectBackend for synchronous readers (face-api)', () => {
+  it('never hands webgpu to a caller that reads tensors synchronously, and says why', async () => {
+    await expect(selectBackend('webgpu', { syncReadback: true })).rejects.toThrow(/webgpu' unavailable: .*reads results synchronously/);
+    const info = await selectBackend('auto', { syncReadback: true });
+    expect(info.name).not.toBe('webgpu');
+    expect(info.skipped.find((s) => s.name === 'webgpu')?.reason).toMatch(/synchronously/);
+  });
+});

@@ -12,7 +12,7 @@ import { abortError, progressOf, type PoolProgress } from './pool';
 const nodeRequire = createRequire(import.meta.url);
 
 export type FaceDetectorKind = 'ssd' | 'tiny';
-export type FaceBackendPreference = 'auto' | 'wasm' | 'cpu';
+export type FaceBackendPreference = import('../../../trainer/backend').BackendPreference;
 export type FaceSelection = 'largest' | 'left' | 'right';
 
 export interface Point {
@@ -235,29 +235,16 @@ export interface FaceApi {
 let backendReady: Promise<string> | undefined;
 
 /**
- * Picks the tfjs backend for detection: an already-registered native `tensorflow` backend
- * (tfjs-node, when some host installed it), else wasm, else cpu. The choice is global to tfjs.
+ * Picks the tfjs backend for detection with the trainer's own picker (selectBackend): in 'auto',
+ * TensorFlow with CUDA, then TensorFlow, wasm, cpu. WebGPU is skipped: face-api's post-processing
+ * reads tensors synchronously, which tfjs-backend-webgpu cannot do in Node. The choice is global to tfjs.
  */
 export function ensureFaceBackend(pref: FaceBackendPreference = 'auto'): Promise<string> {
   backendReady ??= (async () => {
-    if (pref === 'auto' && tf.findBackend('tensorflow')) {
-      if (await tf.setBackend('tensorflow')) return 'tensorflow';
-    }
-    if (pref !== 'cpu') {
-      try {
-        await import('@tensorflow/tfjs-backend-wasm');
-        if (await tf.setBackend('wasm')) {
-          await tf.ready();
-          return 'wasm';
-        }
-      } catch (err) {
-        if (pref === 'wasm') throw new Error(`tfjs wasm backend unavailable: ${(err as Error).message}`);
-      }
-      if (pref === 'wasm') throw new Error('tfjs wasm backend failed to initialise');
-    }
-    if (!(await tf.setBackend('cpu'))) throw new Error('tfjs cpu backend failed to initialise');
+    const { selectBackend } = await import('../../../trainer/backend');
+    const info = await selectBackend(pref, { syncReadback: true });
     await tf.ready();
-    return 'cpu';
+    return info.name;
   })();
   backendReady.catch(() => (backendReady = undefined));
   return backendReady;

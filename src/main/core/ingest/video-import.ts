@@ -46,7 +46,13 @@ export async function importVideos(db: Db, opts: VideoImportOptions): Promise<Vi
     cacheDir: join(opts.projectDir, 'cache'),
     signal: opts.signal,
     onProgress: (p) =>
-      opts.onProgress?.({ phase: `extract frames (${p.videosDone}/${p.videosTotal} videos)`, done: p.framesDone, total: p.framesTotal, rate: p.rate, etaSeconds: p.etaSeconds }),
+      opts.onProgress?.({
+        phase: `extract frames (${p.videosDone}/${p.videosTotal} videos)`,
+        done: p.framesDone,
+        total: p.framesTotal,
+        rate: p.rate,
+        etaSeconds: p.etaSeconds,
+      }),
   });
   const byStemExtracted = new Map(extracted.map((e) => [e.stem, e]));
   const detector = opts.detector ?? 'tiny';
@@ -62,7 +68,11 @@ export async function importVideos(db: Db, opts: VideoImportOptions): Promise<Vi
       const parsed = parseAbawAnnotation(bytes.toString('utf8'), a.file);
       const lines = parsed.labels.length;
       if (lines !== ex.frameCount) {
-        result.warnings.push({ file: a.file, line: null, reason: `annotation has ${lines} frame lines but ${ex.file} has ${ex.frameCount} frames` });
+        result.warnings.push({
+          file: a.file,
+          line: null,
+          reason: `annotation has ${lines} frame lines but ${ex.file} has ${ex.frameCount} frames`,
+        });
       }
       const select: FaceSelection = a.name.endsWith('_left') ? 'left' : a.name.endsWith('_right') ? 'right' : 'largest';
       const outDir = join(opts.projectDir, 'cache', 'crops', a.name);
@@ -77,9 +87,17 @@ export async function importVideos(db: Db, opts: VideoImportOptions): Promise<Vi
         signal: opts.signal,
         onProgress: (p) => {
           const done = base + p.done;
-          opts.onProgress?.({ phase: `crop faces ${a.name}`, done, total: totalFrames, rate: p.rate, etaSeconds: p.rate > 0 ? (totalFrames - done) / p.rate : null });
+          opts.onProgress?.({
+            phase: `crop faces ${a.name}`,
+            done,
+            total: totalFrames,
+            rate: p.rate,
+            etaSeconds: p.rate > 0 ? (totalFrames - done) / p.rate : null,
+          });
         },
-        ...(process.env.CONCORD_FACE_BACKEND ? { backend: process.env.CONCORD_FACE_BACKEND as 'wasm' } : {}),
+        ...(process.env.CONCORD_FACE_BACKEND
+          ? { backend: process.env.CONCORD_FACE_BACKEND as import('./faces').FaceBackendPreference }
+          : {}),
       });
       framesDone += ex.frameCount;
       for (const e of crops.errors) result.warnings.push({ file: e.file, line: null, reason: e.reason });

@@ -238,6 +238,48 @@ export async function trainStep(input: TrainStepInput): Promise<StepLosses> {
   return readLosses(queueTrainStep(input));
 }
 
+export interface StepGradients {
+  losses: StepLosses;
+  /** Every gradient, in the optimisers' variable order (backbone then head, net by net). */
+  grads: Float32Array[];
+  /** The variables' spec keys, prefixed by the net's index: '0/conv1.weight'. */
+  names: string[];
+}
+
+/**
+ * The losses and every gradient of one CCT step, read back, without updating anything: for
+ * comparing backends (a parity check), not for training.
+ */
+export async function stepGradients(nets: readonly ResNet[], x: tf.Tensor4D, y: tf.Tensor1D, lambda: number): Promise<StepGradients> {
+  const order = optimizerVariableOrder(nets);
+  const entries = [...order.backbone, ...order.head];
+  let parts: tf.Scalar[] = [];
+  const { value, grads } = tf.variableGrads(
+    () => {
+      const loss = cctLoss(
+        nets.map((n) => forward(n, x, true)),
+        y,
+        lambda,
+      );
+      parts = [tf.keep(loss.sup), tf.keep(loss.cons)];
+      return loss.total;
+    },
+    entries.map((e) => e.variable),
+  );
+  try {
+    const [total, sup, cons] = await Promise.all([value, ...parts].map(async (t) => (await t.data())[0]));
+    const g = await Promise.all(entries.map((e) => grads[e.variable.name].data() as Promise<Float32Array>));
+    const ids = new Map(nets.map((n, i) => [n.id, i]));
+    const names = entries.map((e) => {
+      const [id, ...key] = e.variable.name.split('/');
+      return `${ids.get(id) ?? id}/${key.join('/')}`;
+    });
+    return { losses: { total, sup, cons }, grads: g, names };
+  } finally {
+    tf.dispose([value, ...parts, ...Object.values(grads)]);
+  }
+}
+
 export interface Predictions {
   /** Ensemble probabilities, row-major [batch, C]. */
   ensemble: Float32Array;

@@ -6,7 +6,11 @@
 //
 // Usage: npx tsx bench/gpu-check.ts [--torch-json FILE] [--model resnet18] [--input 112] [--nets 3]
 //        [--batches 32,64,128] [--steps 8] [--warmup 2] [--infer-batches 5] [--parity-model resnet18]
-//        [--parity-input 64] [--parity-batch 4] [--budget-s 240]
+//        [--parity-input 64] [--parity-batch 4] [--budget-s 240] [--levers on|off]
+// Levers (hardware adapters, --levers on by default): the middle batch again under tfjs flags that
+// may speed up training (bigger deferred command submission, the matmul-based Conv2DBackpropInput
+// instead of the naive shader), each with its own parity re-check; CONCORD_TFJS_FLAGS applies the
+// winner to real runs.
 // On a software adapter (llvmpipe, lavapipe) the defaults shrink to a smoke test: ResNet-18 at 32 px,
 // batch 4, 1 step, parity on tiny nets at 32 px; flags still win.
 import * as tf from '@tensorflow/tfjs';
@@ -33,6 +37,7 @@ const { values } = parseArgs({
     'parity-input': { type: 'string' },
     'parity-batch': { type: 'string' },
     'budget-s': { type: 'string' },
+    levers: { type: 'string' },
   },
 });
 const started = performance.now();
@@ -276,6 +281,39 @@ async function main(): Promise<void> {
     if (r.error && /out of memory|OOM|allocation/i.test(r.error)) break;
   }
   out.results = results;
+
+  // Levers: tfjs flags that change kernels or submission, each re-checked for parity.
+  const leverSets: Record<string, boolean | number>[] = [
+    { WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE: 64 },
+    { WEBGPU_USE_NAIVE_CONV2D_TRANSPOSE: false },
+    { WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE: 64, WEBGPU_USE_NAIVE_CONV2D_TRANSPOSE: false },
+  ];
+  const levers: Record<string, unknown>[] = [];
+  if (str('levers', software ? 'off' : 'on') === 'on') {
+    const b = batches[Math.floor(batches.length / 2)];
+    const defaults = Object.fromEntries(Object.keys(leverSets[2]).map((k) => [k, tf.env().get(k)]));
+    for (const flags of leverSets) {
+      if ((performance.now() - started) / 1000 > budget) {
+        levers.push({ flags, error: `skipped: over the ${budget} s budget` });
+        continue;
+      }
+      tf.env().setFlags({ ...defaults, ...flags });
+      const p = await parity('tiny', 32, 8, netsN).catch((e: Error) => ({ error: e.message.split('\n')[0] }));
+      const r = await speed(model, size, netsN, b, Math.max(2, Math.ceil(steps / 2)), 1, 1);
+      const base = results.find((x) => x.batch === b)?.trainImagesPerSec;
+      levers.push({
+        flags,
+        batch: b,
+        trainImagesPerSec: r.trainImagesPerSec,
+        speedupOverDefault: base && r.trainImagesPerSec ? Math.round((r.trainImagesPerSec / base) * 1000) / 1000 : null,
+        parityMaxGradRelError: 'maxGradRelError' in p ? p.maxGradRelError : null,
+        error: r.error ?? ('error' in p ? p.error : undefined),
+      });
+      log(`lever ${JSON.stringify(levers[levers.length - 1])}`);
+    }
+    tf.env().setFlags(defaults);
+  }
+  out.levers = levers;
   out.torch = torch;
   if (torch && !sameShape && !torch.error) out.torchNote = `torch ran input ${torch.input}, nets ${torch.nets}: no ratio computed`;
   out.seconds = Math.round((performance.now() - started) / 1000);

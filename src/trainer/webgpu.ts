@@ -7,6 +7,8 @@
 //   CONCORD_WEBGPU_ADAPTER   substring of the adapter name to pick (Dawn's `adapter=` option)
 //   CONCORD_WEBGPU_DAWN      extra Dawn options, comma-separated (e.g. enable-dawn-features=...)
 //   CONCORD_WEBGPU=off       never load Dawn (auto then goes on to tensorflow, wasm, cpu)
+//   CONCORD_TFJS_FLAGS       tfjs flags set before the backend starts, e.g.
+//                            WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE=64,WEBGPU_USE_NAIVE_CONV2D_TRANSPOSE=false
 // Mesa's EGL needs EGL_PLATFORM=surfaceless without a display; it is set when unset.
 import { createRequire } from 'node:module';
 import * as tf from '@tensorflow/tfjs';
@@ -263,8 +265,25 @@ export async function activateWebGpu(): Promise<WebGpuAdapterInfo> {
     );
     activated = true;
   }
+  const flags = parseTfjsFlags(process.env.CONCORD_TFJS_FLAGS);
+  for (const [k, v] of Object.entries(flags)) tf.env().set(k, v);
   if (!(await tf.setBackend('webgpu'))) throw new Error("backend 'webgpu' failed to initialise (tfjs-backend-webgpu)");
   return chosen.info;
+}
+
+/** Parses CONCORD_TFJS_FLAGS ('NAME=value,...': booleans, numbers, else strings). */
+export function parseTfjsFlags(text: string | undefined): Record<string, boolean | number | string> {
+  const out: Record<string, boolean | number | string> = {};
+  for (const part of (text ?? '').split(',')) {
+    const t = part.trim();
+    if (!t) continue;
+    const eq = t.indexOf('=');
+    if (eq <= 0) throw new Error(`CONCORD_TFJS_FLAGS: '${t}' is not NAME=value`);
+    const name = t.slice(0, eq).trim();
+    const raw = t.slice(eq + 1).trim();
+    out[name] = raw === 'true' ? true : raw === 'false' ? false : raw !== '' && Number.isFinite(Number(raw)) ? Number(raw) : raw;
+  }
+  return out;
 }
 
 /** The probe result and chosen adapter, if webgpu has been probed in this process. */

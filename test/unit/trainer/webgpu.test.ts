@@ -11,7 +11,15 @@ import { trainRun } from '../../../src/trainer/loop';
 import { createResNet, disposeResNet, readWeights, type ResNet } from '../../../src/trainer/resnet';
 import { openDb } from '../../../src/main/core/store/db';
 import { countPredictions, epochMetrics, getRun } from '../../../src/main/core/store/runs';
-import { adapterLabel, dawnBackendOrder, dawnOptions, isSoftwareAdapter, probeWebGpu, webgpuBlocker } from '../../../src/trainer/webgpu';
+import {
+  adapterLabel,
+  dawnBackendOrder,
+  dawnOptions,
+  isSoftwareAdapter,
+  parseTfjsFlags,
+  probeWebGpu,
+  webgpuBlocker,
+} from '../../../src/trainer/webgpu';
 import { tinyProject, TINY_CONFIG } from './project-fixture';
 
 describe('adapter rules (pure)', () => {
@@ -41,6 +49,16 @@ describe('adapter rules (pure)', () => {
     expect(
       dawnOptions('vulkan', { CONCORD_WEBGPU_ADAPTER: 'NVIDIA', CONCORD_WEBGPU_DAWN: 'enable-dawn-features=allow_unsafe_apis, x=1' }),
     ).toEqual(['backend=vulkan', 'adapter=NVIDIA', 'enable-dawn-features=allow_unsafe_apis', 'x=1']);
+  });
+
+  it('parses CONCORD_TFJS_FLAGS into typed tfjs flags and names a malformed entry', () => {
+    expect(parseTfjsFlags('WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE=64, WEBGPU_USE_NAIVE_CONV2D_TRANSPOSE=false,X=abc')).toEqual({
+      WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE: 64,
+      WEBGPU_USE_NAIVE_CONV2D_TRANSPOSE: false,
+      X: 'abc',
+    });
+    expect(parseTfjsFlags(undefined)).toEqual({});
+    expect(() => parseTfjsFlags('WEBGPU_X')).toThrow(/'WEBGPU_X' is not NAME=value/);
   });
 
   it('honours CONCORD_WEBGPU=off', () => {

@@ -20,7 +20,7 @@ const external = [
   ...builtinModules.flatMap((m) => [m, `node:${m}`]),
   ...deps.map((d) => new RegExp(`^${d.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}(/.*)?$`)),
 ];
-const MIGRATIONS = join(root, 'src/main/core/store/migrations');
+const MIGRATIONS = join(root, 'src/store/migrations');
 
 /** db.ts finds `migrations/` beside its own (bundled) file: copy them next to each bundle. */
 function copyMigrations(outDir: string): void {

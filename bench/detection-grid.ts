@@ -17,7 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { NOISE_KINDS, type NoiseKind } from '../src/main/core/demo/generate';
-import { openDb } from '../src/main/core/store/db';
+import { openDb } from '../src/store/db';
 import { RunControl } from '../src/trainer/control';
 import { crossfitRun } from '../src/trainer/crossfit';
 import { inferRun } from '../src/trainer/infer';

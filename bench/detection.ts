@@ -12,9 +12,9 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { openDb, type Db } from '../src/main/core/store/db';
-import { upsertVideo } from '../src/main/core/store/dataset';
-import { createRun, putPredictions } from '../src/main/core/store/runs';
+import { openDb, type Db } from '../src/store/db';
+import { upsertVideo } from '../src/store/dataset';
+import { createRun, putPredictions } from '../src/store/runs';
 import { BENCH_RULES, evaluate, readGroundTruth } from './lib/detection-metrics';
 import { ABAW7_HEADER } from '../src/shared/labels';
 

@@ -4,8 +4,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { openDb } from '../src/main/core/store/db';
-import { upsertVideo } from '../src/main/core/store/dataset';
+import { openDb } from '../src/store/db';
+import { upsertVideo } from '../src/store/dataset';
 import { decide } from '../src/main/core/review/decisions';
 import { exportPreview, exportProject } from '../src/main/core/export/export';
 import { ABAW7_HEADER } from '../src/shared/labels';

@@ -6,7 +6,7 @@ import { existsSync, mkdirSync, rmSync, writeFileSync, closeSync, openSync } fro
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { openDb } from '../src/main/core/store/db';
+import { openDb } from '../src/store/db';
 import { importAbaw } from '../src/main/core/ingest/abaw';
 import { ABAW7_HEADER } from '../src/shared/labels';
 

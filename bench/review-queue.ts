@@ -5,10 +5,10 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { openDb } from '../src/main/core/store/db';
-import { upsertVideo } from '../src/main/core/store/dataset';
-import { createRun } from '../src/main/core/store/runs';
-import { flagSegments, pairCounts, queuePage, replaceOpenFlags, type NewFlag } from '../src/main/core/store/review';
+import { openDb } from '../src/store/db';
+import { upsertVideo } from '../src/store/dataset';
+import { createRun } from '../src/store/runs';
+import { flagSegments, pairCounts, queuePage, replaceOpenFlags, type NewFlag } from '../src/store/review';
 import { decide, undo } from '../src/main/core/review/decisions';
 import { ABAW7_HEADER } from '../src/shared/labels';
 import type { QueueFilter } from '../src/shared/api';

@@ -6,7 +6,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { generateDemoData, type DemoSummary, type NoiseKind } from '../../src/main/core/demo/generate';
 import { importAbaw } from '../../src/main/core/ingest/abaw';
-import { openDb } from '../../src/main/core/store/db';
+import { openDb } from '../../src/store/db';
 import { loadCheckpoint } from '../../src/trainer/checkpoint';
 import { disposeCctOptimizers } from '../../src/trainer/cct';
 import { RunControl } from '../../src/trainer/control';

@@ -2,7 +2,7 @@
 // ground_truth.csv: video,frame,true_label,given_label). Shared by bench/detection.ts and
 // bench/detection-grid.ts. Reads only: computeFlags does not touch the review queue.
 import { readFileSync } from 'node:fs';
-import type { Db } from '../../src/main/core/store/db';
+import type { Db } from '../../src/store/db';
 import { computeFlags } from '../../src/main/core/review/flags';
 import type { FlagRule } from '../../src/shared/api';
 

@@ -2,11 +2,11 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { resolve } from 'node:path';
 
-import { openDb, ProjectError, WriterLock, isProjectDir } from './core/store/db';
-import { datasetInfo } from './core/store/dataset';
+import { openDb, ProjectError, WriterLock, isProjectDir } from '../store/db';
+import { datasetInfo } from '../store/dataset';
 import { ImportError, importAbaw } from './core/ingest/abaw';
 import { importImages } from './core/ingest/images';
-import { CancelledError, ProgressTracker } from './core/progress';
+import { CancelledError, ProgressTracker } from '../shared/progress';
 import { DemoDataError } from './core/demo/errors';
 import { progressPrinter } from './cli/progress-bar';
 import { ABAW8 } from '../shared/labels';

@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import type { ConcordCore } from '../shared/api';
 import { createCore } from './core/app';
 import { adaptUtilityProcess, type TrainerLauncher } from './core/jobs';
-import { isProjectDir } from './core/store/db';
+import { isProjectDir } from '../store/db';
 import { IPC } from '../preload/bridge';
 import { bindIpc, forwardEvents } from './ipc';
 import { addRecent, readRecent } from './recent-projects';

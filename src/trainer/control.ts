@@ -1,7 +1,7 @@
 // Cooperative cancel and pause for the trainer: long loops call `await control.point()` between
 // batches; it yields to the event loop (so host messages get through), waits while paused and throws
 // CancelledError once cancelled. Nothing is interrupted mid-step, so checkpoints stay whole.
-import { CancelledError } from '../main/core/progress';
+import { CancelledError } from '../shared/progress';
 
 export class RunControl {
   private cancelled = false;

@@ -3,10 +3,10 @@
 // One parent run of kind 'crossfit' holds every prediction; each fold is a child run with its own
 // epoch metrics and checkpoint. Resuming skips finished folds and already predicted frames.
 import { resolve } from 'node:path';
-import { openDb, ProjectError, WriterLock } from '../main/core/store/db';
-import { listFrames, listVideos } from '../main/core/store/dataset';
-import { countPredictions, createRun, getRun, listRuns, markInterruptedRuns, updateRun, type RunRow } from '../main/core/store/runs';
-import { CancelledError } from '../main/core/progress';
+import { openDb, ProjectError, WriterLock } from '../store/db';
+import { listFrames, listVideos } from '../store/dataset';
+import { countPredictions, createRun, getRun, listRuns, markInterruptedRuns, updateRun, type RunRow } from '../store/runs';
+import { CancelledError } from '../shared/progress';
 import { selectBackend } from './backend';
 import { disposeCctOptimizers } from './cct';
 import { loadCheckpoint } from './checkpoint';

@@ -3,10 +3,10 @@
 // cancelled or killed pass resumes where it stopped.
 import * as tf from '@tensorflow/tfjs';
 import { resolve } from 'node:path';
-import { openDb, ProjectError, WriterLock, type Db } from '../main/core/store/db';
-import { listFrames, listVideos, type FrameRecord } from '../main/core/store/dataset';
-import { getRun, latestRun, predictedFrameIds, putPredictions, type RunRow } from '../main/core/store/runs';
-import { CancelledError } from '../main/core/progress';
+import { openDb, ProjectError, WriterLock, type Db } from '../store/db';
+import { listFrames, listVideos, type FrameRecord } from '../store/dataset';
+import { getRun, latestRun, predictedFrameIds, putPredictions, type RunRow } from '../store/runs';
+import { CancelledError } from '../shared/progress';
 import { selectBackend } from './backend';
 import { disposeCctOptimizers, predict } from './cct';
 import { loadCheckpoint } from './checkpoint';

@@ -5,8 +5,8 @@ import * as tf from '@tensorflow/tfjs';
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { EpochMetrics, NetMetrics } from '../shared/api';
-import { openDb, ProjectError, WriterLock, type Db } from '../main/core/store/db';
-import { listFrames, listVideos } from '../main/core/store/dataset';
+import { openDb, ProjectError, WriterLock, type Db } from '../store/db';
+import { listFrames, listVideos } from '../store/dataset';
 import {
   createRun,
   getRun,
@@ -16,8 +16,8 @@ import {
   updateRun,
   type RunKind,
   type RunRow,
-} from '../main/core/store/runs';
-import { CancelledError } from '../main/core/progress';
+} from '../store/runs';
+import { CancelledError } from '../shared/progress';
 import { selectBackend } from './backend';
 import {
   createCctOptimizers,
@@ -228,7 +228,7 @@ export interface TrainRequest {
 
 export interface TrainOutcome extends TrainerResult {
   nets?: ResNet[];
-  plan?: SplitPlan & { heldOut?: import('../main/core/store/dataset').FrameRecord[] };
+  plan?: SplitPlan & { heldOut?: import('../store/dataset').FrameRecord[] };
   config?: RunConfigRecord;
 }
 

@@ -1,6 +1,6 @@
 // Which frames train and which validate: splits by name, whole videos held out (seeded) when the
 // project has no validation split, folds by video for cross-fitting. Pure functions over store rows.
-import type { FrameRecord, VideoRow } from '../main/core/store/dataset';
+import type { FrameRecord, VideoRow } from '../store/dataset';
 import type { TrainConfig } from './config';
 import { deriveSeed, Rng } from './rng';
 

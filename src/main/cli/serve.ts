@@ -143,7 +143,7 @@ export async function serveCommand(args: string[], io: Io): Promise<number> {
   }
   if (values.rebuild) await ensureWebBuild(io, { force: true });
   const dir = resolve(project);
-  const { isProjectDir } = await import('../core/store/db');
+  const { isProjectDir } = await import('../../store/db');
   const banner = isProjectDir(dir) ? [] : [`new project at ${dir}`];
   const data = (values.data as string[] | undefined)?.map((d) => resolve(d));
   return serveUntilStopped(dir, io, { port, host, allowRemote, allowedRoots: data ? [...data, process.cwd()] : undefined }, banner);
@@ -153,7 +153,7 @@ export async function serveCommand(args: string[], io: Io): Promise<number> {
 export async function ensureDemoProject(io: Io, root = join(homedir(), '.concord', 'demo')): Promise<string> {
   const project = join(root, 'project');
   const data = join(root, 'data');
-  const { isProjectDir } = await import('../core/store/db');
+  const { isProjectDir } = await import('../../store/db');
   if (isProjectDir(project)) return project;
   const { generateDemoData } = await import('../core/demo/generate');
   io.err(`making a demo dataset in ${data} …`);

@@ -6,7 +6,7 @@ import { resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import type { EpochMetrics } from '../../shared/api';
 import { ABAW8 } from '../../shared/labels';
-import { openDb, ProjectError, WriterLock } from '../core/store/db';
+import { openDb, ProjectError, WriterLock } from '../../store/db';
 import { importImages } from '../core/ingest/images';
 import { startTrainerJob, TrainerError, type TrainerJob, type TrainerLauncher } from '../core/jobs';
 import { BACKENDS, mergeConfigInput, parseTrainConfig } from '../../trainer/config';

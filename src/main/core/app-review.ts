@@ -1,6 +1,6 @@
 // The review and export requests of the contract, adapted from the review core's shapes.
 import type { FrameDetail, PairCount, QueueItem, QueuePage, RequestPayload, Results, SegmentItem } from '../../shared/api';
-import type { Db } from './store/db';
+import type { Db } from '../../store/db';
 import {
   frameDetail as storeFrameDetail,
   framePathOf,
@@ -10,7 +10,7 @@ import {
   flagSegments,
   videoTimeline,
   type QueueItem as StoreQueueItem,
-} from './store/review';
+} from '../../store/review';
 import { decide as decideFrames, redo as redoGroup, undo as undoGroup } from './review/decisions';
 import { scoreRun } from './review/flags';
 import { exportPreview as previewExport, exportProject } from './export/export';

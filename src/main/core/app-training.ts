@@ -1,9 +1,9 @@
 // The training requests of the contract: start/pause/resume/cancel a trainer process, relay its
 // events, and read runs and per-epoch metrics back from the store.
 import type { EpochMetrics, JobInfo, RequestPayload, Results, RunSummary } from '../../shared/api';
-import type { Db } from './store/db';
-import { epochMetrics, getRun, listRuns, latestRun, type EpochRow, type RunRow } from './store/runs';
-import { runHasPredictions } from './store/review';
+import type { Db } from '../../store/db';
+import { epochMetrics, getRun, listRuns, latestRun, type EpochRow, type RunRow } from '../../store/runs';
+import { runHasPredictions } from '../../store/review';
 import { startTrainerJob, type TrainerJob, type TrainerLauncher } from './jobs';
 import type { Core } from './app';
 

@@ -14,9 +14,9 @@ import {
   type Results,
 } from '../../shared/api';
 import { ABAW8 } from '../../shared/labels';
-import { openDb, WriterLock, type Db } from './store/db';
-import { datasetInfo } from './store/dataset';
-import { markInterruptedRuns } from './store/runs';
+import { openDb, WriterLock, type Db } from '../../store/db';
+import { datasetInfo } from '../../store/dataset';
+import { markInterruptedRuns } from '../../store/runs';
 import { importAbawAsync } from './ingest/abaw';
 import { importImages } from './ingest/images';
 import { JobRegistry } from './jobs-registry';

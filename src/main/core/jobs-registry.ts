@@ -1,7 +1,7 @@
 // In-process registry of the core's long jobs: ids, status, progress, cancel; events out.
 import { randomUUID } from 'node:crypto';
 import type { JobInfo, Progress } from '../../shared/api';
-import { CancelledError } from './progress';
+import { CancelledError } from '../../shared/progress';
 
 export interface JobControls {
   signal: AbortSignal;

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { readFileSync, readdirSync } from 'node:fs';
 import { main, type Io } from '../../../src/main/cli';
 import { scratchHint } from '../../../src/main/cli/train';
-import { openDb } from '../../../src/main/core/store/db';
+import { openDb } from '../../../src/store/db';
 import { parseAbawAnnotation } from '../../../src/main/core/ingest/abaw';
 import { tempDir } from '../../helpers/tmp';
 

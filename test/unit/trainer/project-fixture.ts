@@ -2,8 +2,8 @@
 import { join } from 'node:path';
 import { generateDemoData } from '../../../src/main/core/demo/generate';
 import { importAbaw } from '../../../src/main/core/ingest/abaw';
-import { openDb } from '../../../src/main/core/store/db';
-import { datasetInfo } from '../../../src/main/core/store/dataset';
+import { openDb } from '../../../src/store/db';
+import { datasetInfo } from '../../../src/store/dataset';
 import { tempDir } from '../../helpers/tmp';
 
 export interface TinyProject {

@@ -9,8 +9,8 @@ import { RunControl } from '../../../src/trainer/control';
 import { inferRun } from '../../../src/trainer/infer';
 import { trainRun } from '../../../src/trainer/loop';
 import { createResNet, disposeResNet, readWeights, type ResNet } from '../../../src/trainer/resnet';
-import { openDb } from '../../../src/main/core/store/db';
-import { countPredictions, epochMetrics, getRun } from '../../../src/main/core/store/runs';
+import { openDb } from '../../../src/store/db';
+import { countPredictions, epochMetrics, getRun } from '../../../src/store/runs';
 import {
   adapterLabel,
   dawnBackendOrder,

@@ -2,8 +2,8 @@
 // per original frame with its current label. Frames without a crop keep their line, -1 stays -1,
 // excluded frames are -1. Importing the written folder with importAbaw gives the cleaned labels.
 import { join } from 'node:path';
-import type { Db } from '../store/db';
-import { exportVideos, videoCurrentLabels, type ExportVideo } from '../store/review';
+import type { Db } from '../../../store/db';
+import { exportVideos, videoCurrentLabels, type ExportVideo } from '../../../store/review';
 import { ABAW7_HEADER, ABAW8_HEADER } from '../../../shared/labels';
 import { ExportError, ensureOutputDir, ensureSubdir, writeFilesAtomic, type AtomicOptions } from './atomic';
 

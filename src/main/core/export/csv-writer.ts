@@ -8,8 +8,8 @@
 //   score     the flag's ranking score when the decision was made (empty without a flag)
 //   time      ISO time of the decision
 import { join } from 'node:path';
-import type { Db } from '../store/db';
-import { changedFrames, effectiveDecisions } from '../store/review';
+import type { Db } from '../../../store/db';
+import { changedFrames, effectiveDecisions } from '../../../store/review';
 import { ensureOutputDir, writeFileAtomic, type AtomicOptions } from './atomic';
 
 export const CSV_FILE = 'label-changes.csv';

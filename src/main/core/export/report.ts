@@ -6,9 +6,9 @@
 //   labelDistribution      frames per label before (imported) and after (current); -1 included
 //   perVideo               changed and reviewed frames per video (videos with neither are left out)
 import { join } from 'node:path';
-import type { Db } from '../store/db';
-import { changedFrames, effectiveDecisions, flagStatusCounts, labelChangeCounts, labelDistribution, listExports } from '../store/review';
-import { listVideos } from '../store/dataset';
+import type { Db } from '../../../store/db';
+import { changedFrames, effectiveDecisions, flagStatusCounts, labelChangeCounts, labelDistribution, listExports } from '../../../store/review';
+import { listVideos } from '../../../store/dataset';
 import { labelName, type LabelSetId } from '../../../shared/labels';
 import { ensureOutputDir, writeFileAtomic, type AtomicOptions } from './atomic';
 

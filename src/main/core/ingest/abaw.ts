@@ -3,9 +3,9 @@ import { createHash } from 'node:crypto';
 import { existsSync, openSync, readSync, closeSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { classCount, labelSetFromHeader, type LabelSetId } from '../../../shared/labels';
-import type { Db } from '../store/db';
-import { upsertVideo, type UpsertOutcome } from '../store/dataset';
-import { ProgressTracker, throwIfAborted, type ProgressFn } from '../progress';
+import type { Db } from '../../../store/db';
+import { upsertVideo, type UpsertOutcome } from '../../../store/dataset';
+import { ProgressTracker, throwIfAborted, type ProgressFn } from '../../../shared/progress';
 
 export class ImportError extends Error {
   constructor(

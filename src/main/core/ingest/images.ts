@@ -4,10 +4,10 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, isAbsolute, join, resolve } from 'node:path';
 import { ABAW7_HEADER, AFFECTNET_TO_ABAW, RAFDB_TO_ABAW, abawFromName } from '../../../shared/labels';
-import type { Db } from '../store/db';
-import { upsertVideo } from '../store/dataset';
+import type { Db } from '../../../store/db';
+import { upsertVideo } from '../../../store/dataset';
 import { ImportError, type ImportWarning } from './abaw';
-import { ProgressTracker, throwIfAborted, type ProgressFn } from '../progress';
+import { ProgressTracker, throwIfAborted, type ProgressFn } from '../../../shared/progress';
 
 export type ImageListFormat = 'rafdb' | 'affectnet' | 'csv';
 

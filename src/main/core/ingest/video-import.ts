@@ -3,12 +3,12 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Db } from '../store/db';
-import { upsertVideo } from '../store/dataset';
+import type { Db } from '../../../store/db';
+import { upsertVideo } from '../../../store/dataset';
 import { ImportError, findAnnotationFiles, parseAbawAnnotation, type ImportWarning } from './abaw';
 import { extractFrames, findVideos, videoStem, videoStemForAnnotation } from './video';
 import { cropFaces, type FaceDetectorKind, type FaceSelection } from './faces';
-import { throwIfAborted, type ProgressFn } from '../progress';
+import { throwIfAborted, type ProgressFn } from '../../../shared/progress';
 
 export interface VideoImportOptions {
   projectDir: string;

@@ -6,7 +6,7 @@
 //   keep     current label := the original label (the reviewer says the file was right)
 //   exclude  current label := -1 (left out of training and metrics)
 //   skip     recorded, no label change; the flag stays open
-import type { Db } from '../store/db';
+import type { Db } from '../../../store/db';
 import {
   currentFlagOf,
   frameIdByRef,
@@ -23,7 +23,7 @@ import {
   writeTransaction,
   flagHasEffectiveDecision,
   type DecisionRow,
-} from '../store/review';
+} from '../../../store/review';
 import { ReviewAction } from '../../../shared/api';
 import { classCount, UNLABELLED, type LabelSetId } from '../../../shared/labels';
 

@@ -9,8 +9,8 @@
 // new score is strictly higher than the score of the flag they decided on.
 // A scoring pass replaces every OPEN flag (of any run), so the queue shows the latest pass only;
 // decided flags stay as history.
-import type { Db } from '../store/db';
-import { getRun, latestRun } from '../store/runs';
+import type { Db } from '../../../store/db';
+import { getRun, latestRun } from '../../../store/runs';
 import {
   imageSetIds,
   protectedFrames,
@@ -19,7 +19,7 @@ import {
   videoIds,
   videoPredictions,
   type NewFlag,
-} from '../store/review';
+} from '../../../store/review';
 import type { FlagRule } from '../../../shared/api';
 import {
   ClassThresholds,
@@ -31,7 +31,7 @@ import {
   temporalScores,
   type FrameScores,
 } from './scores';
-import { ProgressTracker, throwIfAborted, type ProgressFn } from '../progress';
+import { ProgressTracker, throwIfAborted, type ProgressFn } from '../../../shared/progress';
 
 /**
  * score-threshold's default: near the best F1 of every setting of the demo-data sweep (bench/detection.ts

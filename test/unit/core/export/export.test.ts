@@ -2,13 +2,13 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { openDb, type Db } from '../../../../src/main/core/store/db';
+import { openDb, type Db } from '../../../../src/store/db';
 import { importAbaw } from '../../../../src/main/core/ingest/abaw';
 import { decide, undo } from '../../../../src/main/core/review/decisions';
 import { scoreRun } from '../../../../src/main/core/review/flags';
 import { exportPreview, exportProject } from '../../../../src/main/core/export/export';
 import { CSV_HEADER } from '../../../../src/main/core/export/csv-writer';
-import { listExports } from '../../../../src/main/core/store/review';
+import { listExports } from '../../../../src/store/review';
 import { addRun, nets, peaked } from '../review/fixtures';
 
 const ABAW7 = 'Neutral,Anger,Disgust,Fear,Happiness,Sadness,Surprise';

@@ -2,8 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { writeFileSync, mkdirSync, rmSync } from 'node:fs';
 import { ImportError, importAbaw, parseAbawAnnotation } from '../../../../src/main/core/ingest/abaw';
-import { openDb } from '../../../../src/main/core/store/db';
-import { datasetInfo, listFrames, getVideo } from '../../../../src/main/core/store/dataset';
+import { openDb } from '../../../../src/store/db';
+import { datasetInfo, listFrames, getVideo } from '../../../../src/store/dataset';
 import { HEADER7, makeAbaw, tempDir, writeFile } from '../../../helpers/tmp';
 
 function errorOf(fn: () => unknown): ImportError {

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { importImages, parseAffectnetCsv, parseGenericCsv, parseRafdbList, splitCsvLine } from '../../../../src/main/core/ingest/images';
-import { openDb } from '../../../../src/main/core/store/db';
-import { datasetInfo, listFrames } from '../../../../src/main/core/store/dataset';
+import { openDb } from '../../../../src/store/db';
+import { datasetInfo, listFrames } from '../../../../src/store/dataset';
 import { FAKE_JPEG, tempDir, writeFile } from '../../../helpers/tmp';
 
 describe('image list parsers', () => {

@@ -5,8 +5,8 @@ import { createRequire } from 'node:module';
 import sharp from 'sharp';
 import { importVideos } from '../../../../src/main/core/ingest/video-import';
 import { runFfmpeg } from '../../../../src/main/core/ingest/ffmpeg';
-import { openDb } from '../../../../src/main/core/store/db';
-import { datasetInfo, listFrames } from '../../../../src/main/core/store/dataset';
+import { openDb } from '../../../../src/store/db';
+import { datasetInfo, listFrames } from '../../../../src/store/dataset';
 import { HEADER7, tempDir, writeFile } from '../../../helpers/tmp';
 
 const require = createRequire(import.meta.url);

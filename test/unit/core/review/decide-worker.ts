@@ -1,5 +1,5 @@
 // Child process for the concurrent-hosts test: decides `count` times on one frame from its own connection.
-import { openDb } from '../../../../src/main/core/store/db';
+import { openDb } from '../../../../src/store/db';
 import { decide } from '../../../../src/main/core/review/decisions';
 
 const [dir, frameId, actor, count] = process.argv.slice(2);

@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { decide, frameRef, parseActionArg, redo, undo } from '../../../../src/main/core/review/decisions';
 import { scoreRun } from '../../../../src/main/core/review/flags';
-import { decisionsOfFrame, getFlag, queuePage, reviewCounts } from '../../../../src/main/core/store/review';
-import { openDb } from '../../../../src/main/core/store/db';
+import { decisionsOfFrame, getFlag, queuePage, reviewCounts } from '../../../../src/store/review';
+import { openDb } from '../../../../src/store/db';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { addRun, makeProject, nets, peaked, type TestProject } from './fixtures';

@@ -2,9 +2,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { openDb, type Db } from '../../../../src/main/core/store/db';
-import { upsertVideo } from '../../../../src/main/core/store/dataset';
-import { createRun, putPredictions } from '../../../../src/main/core/store/runs';
+import { openDb, type Db } from '../../../../src/store/db';
+import { upsertVideo } from '../../../../src/store/dataset';
+import { createRun, putPredictions } from '../../../../src/store/runs';
 import { ABAW7_HEADER } from '../../../../src/shared/labels';
 
 export const C = 7;

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { computeFlags, DEFAULT_SCORE_THRESHOLD, scoreRun } from '../../../../src/main/core/review/flags';
 import { decide, undo } from '../../../../src/main/core/review/decisions';
-import { pairCounts, queuePage } from '../../../../src/main/core/store/review';
+import { pairCounts, queuePage } from '../../../../src/store/review';
 import { addRun, makeProject, nets, peaked, type TestProject } from './fixtures';
 
 let p: TestProject;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import Database from 'better-sqlite3';
-import { loadMigrations, migrate } from '../../../../src/main/core/store/db';
-import { pairCounts, queuePage } from '../../../../src/main/core/store/review';
+import { loadMigrations, migrate } from '../../../../src/store/db';
+import { pairCounts, queuePage } from '../../../../src/store/review';
 import { undo } from '../../../../src/main/core/review/decisions';
 
 describe('002-review migration', () => {

@@ -7,9 +7,9 @@ import {
   replaceOpenFlags,
   reviewCounts,
   type NewFlag,
-} from '../../../../src/main/core/store/review';
+} from '../../../../src/store/review';
 import { decide } from '../../../../src/main/core/review/decisions';
-import { createRun } from '../../../../src/main/core/store/runs';
+import { createRun } from '../../../../src/store/runs';
 import { addRun, makeProject, nets, peaked, type TestProject } from './fixtures';
 
 let p: TestProject;

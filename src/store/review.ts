@@ -5,8 +5,8 @@ import type { Db } from './db';
 import { nowIso } from './db';
 import { decodeProbs, latestRun } from './runs';
 import { framePath } from './dataset';
-import type { FlagRule, QueueFilter, ReviewAction } from '../../../shared/api';
-import { argmax, meanProbs } from '../review/scores';
+import type { FlagRule, QueueFilter, ReviewAction } from '../shared/api';
+import { argmax, meanProbs } from '../main/core/review/scores';
 
 // ---------------------------------------------------------------------------------------------
 // Statement cache: one prepared statement per SQL string per connection.

@@ -1,5 +1,5 @@
 // Progress of long jobs: done, total, rate and ETA, throttled so callers can report every item.
-import type { Progress } from '../../shared/api';
+import type { Progress } from './api';
 
 export type ProgressFn = (p: Progress) => void;
 

@@ -2,9 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { WriterLock, loadMigrations, openDb } from '../../../../src/main/core/store/db';
-import { upsertVideo } from '../../../../src/main/core/store/dataset';
-import { tempDir } from '../../../helpers/tmp';
+import { WriterLock, loadMigrations, openDb } from '../../../src/store/db';
+import { upsertVideo } from '../../../src/store/dataset';
+import { tempDir } from '../../helpers/tmp';
 
 describe('project store', () => {
   it('creates a project folder with WAL and every migration applied', () => {
@@ -29,7 +29,7 @@ describe('project store', () => {
     a.acquire();
     // Another process tries the same lock.
     const code = `
-      import { WriterLock } from ${JSON.stringify(join(process.cwd(), 'src/main/core/store/db.ts'))};
+      import { WriterLock } from ${JSON.stringify(join(process.cwd(), 'src/store/db.ts'))};
       try { new WriterLock(${JSON.stringify(dir)}, 'import').acquire(); console.log('acquired'); } catch (e) { console.log(e.message); }`;
     const out = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], { encoding: 'utf8' });
     expect(out.stdout).toMatch(new RegExp(`busy: process ${process.pid} started a import`));

@@ -1,8 +1,8 @@
 // Videos, frames and labels: the dataset side of the store.
 import type { Db } from './db';
 import { nowIso } from './db';
-import type { LabelSetId } from '../../../shared/labels';
-import type { DatasetInfoResult } from '../../../shared/api';
+import type { LabelSetId } from '../shared/labels';
+import type { DatasetInfoResult } from '../shared/api';
 
 export interface VideoInput {
   name: string;

@@ -71,7 +71,7 @@ local_run() {
   local js_args=()
   if py=$(find_torch_python); then
     # Small enough for a CPU here; the JS side compares only entries of equal shape.
-    read -r -a torch_args <<<"${GPU_CHECK_TORCH_ARGS:---device cpu --batches 4 --input 64 --steps 2 --warmup 1 --infer-batches 1}"
+    read -r -a torch_args <<<"${GPU_CHECK_TORCH_ARGS:---device cpu --batches 4 --input 32 --steps 2 --warmup 1 --infer-batches 1}"
     note "torch ($py): ${torch_args[*]}"
     if "$py" "$REPO/bench/cct_step_torch.py" "${torch_args[@]}" >"$tmp/torch.json"; then
       js_args+=(--torch-json "$tmp/torch.json")

@@ -14,7 +14,8 @@ import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { openDb, type Db } from '../src/store/db';
 import { upsertVideo } from '../src/store/dataset';
-import { createRun, putPredictions } from '../src/store/runs';
+import { putPredictions } from '../src/store/predictions';
+import { createRun } from '../src/store/runs';
 import { BENCH_RULES, evaluate, readGroundTruth } from './lib/detection-metrics';
 import { ABAW7_HEADER } from '../src/shared/labels';
 

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { openDb } from '../src/store/db';
 import { upsertVideo } from '../src/store/dataset';
 import { createRun } from '../src/store/runs';
-import { flagSegments, pairCounts, queuePage, replaceOpenFlags, type NewFlag } from '../src/store/review';
+import { flagSegments, pairCounts, queuePage, replaceOpenFlags, type NewFlag } from '../src/store/flags';
 import { decide, undo } from '../src/main/core/review/decisions';
 import { ABAW7_HEADER } from '../src/shared/labels';
 import type { QueueFilter } from '../src/shared/api';

@@ -1,6 +1,6 @@
 // Videos, frames and labels: the dataset side of the store.
 import type { Db } from './db';
-import { nowIso } from './db';
+import { nowIso, stmt } from './db';
 import type { LabelSetId } from '../shared/labels';
 import type { DatasetInfoResult } from '../shared/api';
 
@@ -51,7 +51,7 @@ export type UpsertOutcome = 'inserted' | 'updated' | 'unchanged';
  */
 export function upsertVideo(db: Db, v: VideoInput, f: FramesInput): UpsertOutcome {
   const n = f.labels.length;
-  const existing = db.prepare('SELECT id, content_hash, frame_count, frames_dir FROM videos WHERE name = ?').get(v.name) as
+  const existing = stmt(db, 'SELECT id, content_hash, frame_count, frames_dir FROM videos WHERE name = ?').get(v.name) as
     { id: number; content_hash: string | null; frame_count: number; frames_dir: string | null } | undefined;
   if (
     existing &&
@@ -79,35 +79,37 @@ export function upsertVideo(db: Db, v: VideoInput, f: FramesInput): UpsertOutcom
     ];
     if (existing) {
       videoId = existing.id;
-      db.prepare(
+      stmt(
+        db,
         `UPDATE videos SET video_file=?, fps=?, frame_count=?, split=?, source=?, label_set=?, header=?, annotation_file=?, frames_dir=?, content_hash=?, imported_at=? WHERE id=?`,
       ).run(...fields, videoId);
     } else {
       videoId = Number(
-        db
-          .prepare(
-            `INSERT INTO videos (video_file, fps, frame_count, split, source, label_set, header, annotation_file, frames_dir, content_hash, imported_at, name)
+        stmt(
+          db,
+          `INSERT INTO videos (video_file, fps, frame_count, split, source, label_set, header, annotation_file, frames_dir, content_hash, imported_at, name)
              VALUES (?,?,?,?,?,?,?,?,?,?,?,?)`,
-          )
-          .run(...fields, v.name).lastInsertRowid,
+        ).run(...fields, v.name).lastInsertRowid,
       );
     }
     const paths = f.imagePaths;
     if (!existing) {
-      const insFrame = db.prepare('INSERT INTO frames (video_id, idx, has_face, image_path) VALUES (?,?,?,?)');
-      const insLabel = db.prepare('INSERT INTO labels (frame_id, original_label, current_label) VALUES (?,?,?)');
+      const insFrame = stmt(db, 'INSERT INTO frames (video_id, idx, has_face, image_path) VALUES (?,?,?,?)');
+      const insLabel = stmt(db, 'INSERT INTO labels (frame_id, original_label, current_label) VALUES (?,?,?)');
       for (let i = 0; i < n; i++) {
         const id = insFrame.run(videoId, i + 1, f.hasFace[i] ? 1 : 0, paths?.[i] ?? null).lastInsertRowid;
         insLabel.run(id, f.labels[i], f.labels[i]);
       }
       return 'inserted';
     }
-    const upFrame = db.prepare(
+    const upFrame = stmt(
+      db,
       `INSERT INTO frames (video_id, idx, has_face, image_path) VALUES (?,?,?,?)
        ON CONFLICT (video_id, idx) DO UPDATE SET has_face = excluded.has_face, image_path = excluded.image_path
        RETURNING id`,
     );
-    const upLabel = db.prepare(
+    const upLabel = stmt(
+      db,
       `INSERT INTO labels (frame_id, original_label, current_label) VALUES (?,?,?)
        ON CONFLICT (frame_id) DO UPDATE SET
          current_label = CASE WHEN labels.current_label = labels.original_label THEN excluded.original_label ELSE labels.current_label END,
@@ -117,18 +119,18 @@ export function upsertVideo(db: Db, v: VideoInput, f: FramesInput): UpsertOutcom
       const { id } = upFrame.get(videoId, i + 1, f.hasFace[i] ? 1 : 0, paths?.[i] ?? null) as { id: number };
       upLabel.run(id, f.labels[i], f.labels[i]);
     }
-    db.prepare('DELETE FROM frames WHERE video_id = ? AND idx > ?').run(videoId, n);
+    stmt(db, 'DELETE FROM frames WHERE video_id = ? AND idx > ?').run(videoId, n);
     return 'updated';
   });
   return run.immediate();
 }
 
 export function getVideo(db: Db, name: string): VideoRow | undefined {
-  return db.prepare('SELECT * FROM videos WHERE name = ?').get(name) as VideoRow | undefined;
+  return stmt(db, 'SELECT * FROM videos WHERE name = ?').get(name) as VideoRow | undefined;
 }
 
 export function listVideos(db: Db): VideoRow[] {
-  return db.prepare('SELECT * FROM videos ORDER BY split, name').all() as VideoRow[];
+  return stmt(db, 'SELECT * FROM videos ORDER BY split, name').all() as VideoRow[];
 }
 
 /** The dataset counts of the contract's project.info, without what the host adds. */
@@ -136,17 +138,16 @@ export type DatasetInfo = Omit<DatasetInfoResult, 'project' | 'classNames'>;
 
 /** Counts for `concord info` and the dataset overview. perClass counts current labels of frames with a label. */
 export function datasetInfo(db: Db): DatasetInfo {
-  const rows = db
-    .prepare(
-      `SELECT v.split AS split, l.current_label AS label, f.has_face AS has_face, COUNT(*) AS n
+  const rows = stmt(
+    db,
+    `SELECT v.split AS split, l.current_label AS label, f.has_face AS has_face, COUNT(*) AS n
        FROM frames f JOIN labels l ON l.frame_id = f.id JOIN videos v ON v.id = f.video_id
        GROUP BY v.split, l.current_label, f.has_face`,
-    )
-    .all() as { split: string; label: number; has_face: number; n: number }[];
-  const vids = db.prepare('SELECT split, COUNT(*) AS n FROM videos GROUP BY split').all() as { split: string; n: number }[];
-  const labelSets = (db.prepare('SELECT DISTINCT label_set FROM videos').all() as { label_set: string }[]).map((r) => r.label_set);
+  ).all() as { split: string; label: number; has_face: number; n: number }[];
+  const vids = stmt(db, 'SELECT split, COUNT(*) AS n FROM videos GROUP BY split').all() as { split: string; n: number }[];
+  const labelSets = (stmt(db, 'SELECT DISTINCT label_set FROM videos').all() as { label_set: string }[]).map((r) => r.label_set);
   const classes = labelSets.includes('abaw8') ? 8 : 7;
-  const reviewed = (db.prepare('SELECT COUNT(*) AS n FROM labels WHERE current_label != original_label').get() as { n: number }).n;
+  const reviewed = (stmt(db, 'SELECT COUNT(*) AS n FROM labels WHERE current_label != original_label').get() as { n: number }).n;
   const info: DatasetInfo = {
     videos: 0,
     frames: 0,
@@ -213,15 +214,14 @@ export function listFrames(db: Db, opts: { splits?: string[]; labelledOnly?: boo
     where.push(`v.split IN (${opts.splits.map(() => '?').join(',')})`);
     args.push(...opts.splits);
   }
-  const rows = db
-    .prepare(
-      `SELECT f.id AS frameId, v.id AS videoId, v.name AS video, v.split AS split, f.idx AS idx,
+  const rows = stmt(
+    db,
+    `SELECT f.id AS frameId, v.id AS videoId, v.name AS video, v.split AS split, f.idx AS idx,
               l.current_label AS label, l.original_label AS originalLabel, v.frames_dir AS framesDir, f.image_path AS imagePath
        FROM frames f JOIN labels l ON l.frame_id = f.id JOIN videos v ON v.id = f.video_id
        ${where.length ? 'WHERE ' + where.join(' AND ') : ''}
        ORDER BY v.id, f.idx`,
-    )
-    .all(...args) as (Omit<FrameRecord, 'imagePath'> & { framesDir: string | null; imagePath: string | null })[];
+  ).all(...args) as (Omit<FrameRecord, 'imagePath'> & { framesDir: string | null; imagePath: string | null })[];
   return rows.map((r) => ({
     frameId: r.frameId,
     videoId: r.videoId,
@@ -235,9 +235,77 @@ export function listFrames(db: Db, opts: { splits?: string[]; labelledOnly?: boo
 }
 
 export function getProjectValue(db: Db, key: string): string | undefined {
-  return (db.prepare('SELECT value FROM project WHERE key = ?').get(key) as { value: string } | undefined)?.value;
+  return (stmt(db, 'SELECT value FROM project WHERE key = ?').get(key) as { value: string } | undefined)?.value;
 }
 
 export function setProjectValue(db: Db, key: string, value: string): void {
-  db.prepare('INSERT INTO project (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value').run(key, value);
+  stmt(db, 'INSERT INTO project (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value').run(key, value);
+}
+
+/** Ids of all videos, in id order (the scoring pass walks them one at a time). */
+export function videoIds(db: Db): number[] {
+  return stmt(db, 'SELECT id FROM videos ORDER BY id').pluck().all() as number[];
+}
+
+/** Ids of the "videos" that are image datasets (rafdb, affectnet, csv): their neighbouring frames are unrelated images. */
+export function imageSetIds(db: Db): Set<number> {
+  return new Set(stmt(db, "SELECT id FROM videos WHERE source NOT IN ('abaw', 'video')").pluck().all() as number[]);
+}
+
+/** One frame with its video and labels. */
+export interface FrameInfo {
+  frameId: number;
+  videoId: number;
+  video: string;
+  split: string;
+  idx: number;
+  hasFace: boolean;
+  imagePath: string;
+  labelSet: string;
+  original: number;
+  current: number;
+}
+
+interface FrameInfoRaw {
+  id: number;
+  video_id: number;
+  name: string;
+  split: string;
+  idx: number;
+  has_face: number;
+  image_path: string | null;
+  frames_dir: string | null;
+  label_set: string;
+  original_label: number;
+  current_label: number;
+}
+
+function toFrameInfo(r: FrameInfoRaw): FrameInfo {
+  return {
+    frameId: r.id,
+    videoId: r.video_id,
+    video: r.name,
+    split: r.split,
+    idx: r.idx,
+    hasFace: r.has_face === 1,
+    imagePath: framePath(r.frames_dir, r.idx, r.image_path),
+    labelSet: r.label_set,
+    original: r.original_label,
+    current: r.current_label,
+  };
+}
+
+export function frameInfo(db: Db, frameId: number): FrameInfo | undefined {
+  const r = stmt(
+    db,
+    `SELECT f.id, f.video_id, f.idx, f.has_face, f.image_path, v.name, v.split, v.frames_dir, v.label_set, l.original_label, l.current_label
+     FROM frames f JOIN videos v ON v.id = f.video_id JOIN labels l ON l.frame_id = f.id WHERE f.id = ?`,
+  ).get(frameId) as FrameInfoRaw | undefined;
+  return r && toFrameInfo(r);
+}
+
+/** A frame's crop path by id, or null when the frame does not exist or has no crop. */
+export function framePathOf(db: Db, frameId: number): string | null {
+  const f = frameInfo(db, frameId);
+  return f?.hasFace ? f.imagePath : null;
 }

@@ -84,6 +84,29 @@ export function openDb(projectDir: string, opts: OpenOptions = {}): Db {
   return db;
 }
 
+// One prepared statement per SQL string per connection: preparing is most of the cost of a small query.
+const statements = new WeakMap<Db, Map<string, Database.Statement>>();
+
+/** The connection's prepared statement for sql, prepared on first use. */
+export function stmt(db: Db, sql: string): Database.Statement {
+  let m = statements.get(db);
+  if (!m) statements.set(db, (m = new Map()));
+  let s = m.get(sql);
+  if (!s) m.set(sql, (s = db.prepare(sql)));
+  // a statement still being iterated (an open generator) cannot run again: give this caller its own
+  return s.busy ? db.prepare(sql) : s;
+}
+
+/** Drop a connection's cached statements (after it changed the schema they were prepared against). */
+export function forgetStatements(db: Db): void {
+  statements.delete(db);
+}
+
+/** Run fn in one IMMEDIATE transaction: concurrent writers (other hosts) queue behind it. */
+export function writeTransaction<T>(db: Db, fn: () => T): T {
+  return db.transaction(fn).immediate();
+}
+
 export function nowIso(): string {
   return new Date().toISOString();
 }

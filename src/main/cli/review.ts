@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
 import type { Io } from '../cli';
 import { openDb } from '../../store/db';
-import { queuePage } from '../../store/review';
+import { queuePage } from '../../store/flags';
 import { RECOMMENDED_SMOOTHING, scoreRun, ScoringError } from '../core/review/flags';
 import { decide, DecisionError, frameRef, parseActionArg, redo, undo } from '../core/review/decisions';
 import { exportProject, type ExportFormat } from '../core/export/export';

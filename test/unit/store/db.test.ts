@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { WriterLock, loadMigrations, openDb } from '../../../src/store/db';
+import { WriterLock, forgetStatements, loadMigrations, openDb, stmt, writeTransaction } from '../../../src/store/db';
 import { upsertVideo } from '../../../src/store/dataset';
 import { tempDir } from '../../helpers/tmp';
 
@@ -14,7 +14,8 @@ describe('project store', () => {
     const last = loadMigrations().at(-1)!.version;
     expect(db.pragma('user_version', { simple: true })).toBe(last);
     const tables = (db.prepare("SELECT name FROM sqlite_master WHERE type='table'").all() as { name: string }[]).map((t) => t.name);
-    for (const t of ['videos', 'frames', 'labels', 'runs', 'epoch_metrics', 'predictions', 'flags', 'decisions', 'exports']) expect(tables).toContain(t);
+    for (const t of ['videos', 'frames', 'labels', 'runs', 'epoch_metrics', 'predictions', 'flags', 'decisions', 'exports'])
+      expect(tables).toContain(t);
     expect(existsSync(join(dir, 'cache'))).toBe(true);
   });
 
@@ -47,8 +48,58 @@ describe('project store', () => {
     const d2 = openDb(dir);
     for (let i = 0; i < 20; i++) {
       const db = i % 2 ? d1 : d2;
-      upsertVideo(db, { name: `v${i}`, split: 'Train_Set', source: 'abaw', labelSet: 'abaw7', header: null, annotationFile: null, framesDir: null }, { labels: [0, 1, 2], hasFace: [1, 1, 1] });
+      upsertVideo(
+        db,
+        { name: `v${i}`, split: 'Train_Set', source: 'abaw', labelSet: 'abaw7', header: null, annotationFile: null, framesDir: null },
+        { labels: [0, 1, 2], hasFace: [1, 1, 1] },
+      );
     }
     expect((d1.prepare('SELECT COUNT(*) n FROM frames').get() as { n: number }).n).toBe(60);
+  });
+
+  it('caches one prepared statement per SQL string per connection', () => {
+    const dir = tempDir();
+    const a = openDb(dir, { create: true });
+    const b = openDb(dir);
+    const sql = 'SELECT COUNT(*) AS n FROM videos';
+    expect(stmt(a, sql)).toBe(stmt(a, sql));
+    expect(stmt(b, sql)).not.toBe(stmt(a, sql));
+    const cached = stmt(a, sql);
+    forgetStatements(a);
+    expect(stmt(a, sql)).not.toBe(cached);
+    a.close();
+    b.close();
+  });
+
+  it('gives a caller its own statement while the cached one is still being iterated', () => {
+    const dir = tempDir();
+    const db = openDb(dir, { create: true });
+    upsertVideo(
+      db,
+      { name: 'v', split: 'Train_Set', source: 'abaw', labelSet: 'abaw7', header: null, annotationFile: null, framesDir: null },
+      { labels: [0, 1, 2], hasFace: [1, 1, 1] },
+    );
+    const sql = 'SELECT idx FROM frames ORDER BY idx';
+    const pairs: [number, number][] = [];
+    for (const x of stmt(db, sql).pluck().iterate() as Iterable<number>)
+      for (const y of stmt(db, sql).pluck().iterate() as Iterable<number>) pairs.push([x, y]);
+    expect(pairs).toHaveLength(9);
+    expect(stmt(db, sql).busy).toBe(false);
+    db.close();
+  });
+
+  it('writeTransaction commits the whole function or nothing', () => {
+    const dir = tempDir();
+    const db = openDb(dir, { create: true });
+    const put = (k: string) => stmt(db, 'INSERT INTO project (key, value) VALUES (?, ?)').run(k, 'x');
+    expect(() =>
+      writeTransaction(db, () => {
+        put('a');
+        throw new Error('stop');
+      }),
+    ).toThrow('stop');
+    writeTransaction(db, () => put('b'));
+    expect(db.prepare('SELECT key FROM project WHERE key IN (?, ?)').pluck().all('a', 'b')).toEqual(['b']);
+    db.close();
   });
 });

@@ -3,7 +3,7 @@
 // excluded frames are -1. Importing the written folder with importAbaw gives the cleaned labels.
 import { join } from 'node:path';
 import type { Db } from '../../../store/db';
-import { exportVideos, videoCurrentLabels, type ExportVideo } from '../../../store/review';
+import { exportVideos, videoCurrentLabels, type ExportVideo } from '../../../store/exports';
 import { ABAW7_HEADER, ABAW8_HEADER } from '../../../shared/labels';
 import { ExportError, ensureOutputDir, ensureSubdir, writeFilesAtomic, type AtomicOptions } from './atomic';
 

@@ -9,7 +9,7 @@
 //   time      ISO time of the decision
 import { join } from 'node:path';
 import type { Db } from '../../../store/db';
-import { changedFrames, effectiveDecisions } from '../../../store/review';
+import { changedFrames, effectiveDecisions } from '../../../store/exports';
 import { ensureOutputDir, writeFileAtomic, type AtomicOptions } from './atomic';
 
 export const CSV_FILE = 'label-changes.csv';

@@ -1,7 +1,7 @@
 // Export entry points for the app, the server and the CLI: one format per call, each recorded in
 // the exports table; and a preview of what an export would change.
 import type { Db } from '../../../store/db';
-import { changedFrames, labelChangeCounts, recordExport, type LabelPairCount } from '../../../store/review';
+import { changedFrames, labelChangeCounts, recordExport, type LabelPairCount } from '../../../store/exports';
 import { writeAbawExport } from './abaw-writer';
 import { writeCsvExport } from './csv-writer';
 import { writeReport } from './report';

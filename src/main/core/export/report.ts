@@ -7,7 +7,8 @@
 //   perVideo               changed and reviewed frames per video (videos with neither are left out)
 import { join } from 'node:path';
 import type { Db } from '../../../store/db';
-import { changedFrames, effectiveDecisions, flagStatusCounts, labelChangeCounts, labelDistribution, listExports } from '../../../store/review';
+import { changedFrames, effectiveDecisions, labelChangeCounts, labelDistribution, listExports } from '../../../store/exports';
+import { flagStatusCounts } from '../../../store/flags';
 import { listVideos } from '../../../store/dataset';
 import { labelName, type LabelSetId } from '../../../shared/labels';
 import { ensureOutputDir, writeFileAtomic, type AtomicOptions } from './atomic';

@@ -6,26 +6,24 @@
 //   keep     current label := the original label (the reviewer says the file was right)
 //   exclude  current label := -1 (left out of training and metrics)
 //   skip     recorded, no label change; the flag stays open
-import type { Db } from '../../../store/db';
+import { writeTransaction, type Db } from '../../../store/db';
+import { frameInfo } from '../../../store/dataset';
+import { currentFlagOf, getFlag, setFlagStatus } from '../../../store/flags';
 import {
-  currentFlagOf,
+  flagHasEffectiveDecision,
   frameIdByRef,
-  frameLabelState,
-  getFlag,
   groupDecisions,
   insertDecision,
   insertGroup,
   lastDoneGroup,
   nextRedoGroup,
   setCurrentLabel,
-  setFlagStatus,
   setGroupState,
-  writeTransaction,
-  flagHasEffectiveDecision,
   type DecisionRow,
-} from '../../../store/review';
+} from '../../../store/decisions';
 import { ReviewAction } from '../../../shared/api';
-import { classCount, UNLABELLED, type LabelSetId } from '../../../shared/labels';
+import { classCount, type LabelSetId } from '../../../shared/labels';
+import { labelAfter } from '../../../shared/decisions';
 
 export class DecisionError extends Error {
   constructor(message: string) {
@@ -79,31 +77,17 @@ export function decide(db: Db, opts: DecideOptions): DecideResult {
     const groupId = insertGroup(db, { action, label: opts.label ?? null, actor, frames: frameIds.length });
     const changes: FrameChange[] = [];
     for (const frameId of frameIds) {
-      const st = Number.isInteger(frameId) ? frameLabelState(db, frameId) : undefined;
+      const st = Number.isInteger(frameId) ? frameInfo(db, frameId) : undefined;
       if (!st) throw new DecisionError(`frame ${String(frameId)} does not exist`);
       const flag = currentFlagOf(db, frameId);
-      let after: number;
-      switch (action) {
-        case 'accept':
-          if (!flag) throw new DecisionError(`frame ${frameId} (${st.video}:${st.idx}) has no flag, so there is no suggestion to accept`);
-          after = flag.suggested;
-          break;
-        case 'relabel': {
-          const max = classCount(st.labelSet as LabelSetId) - 1;
-          if (opts.label! > max) throw new DecisionError(`label ${opts.label} is out of range for ${st.video} (${st.labelSet}: 0..${max})`);
-          after = opts.label!;
-          break;
-        }
-        case 'keep':
-          after = st.original;
-          break;
-        case 'exclude':
-          after = UNLABELLED;
-          break;
-        case 'skip':
-          after = st.current;
-          break;
+      if (action === 'accept' && !flag) {
+        throw new DecisionError(`frame ${frameId} (${st.video}:${st.idx}) has no flag, so there is no suggestion to accept`);
       }
+      if (action === 'relabel') {
+        const max = classCount(st.labelSet as LabelSetId) - 1;
+        if (opts.label! > max) throw new DecisionError(`label ${opts.label} is out of range for ${st.video} (${st.labelSet}: 0..${max})`);
+      }
+      const after = labelAfter(action, { original: st.original, current: st.current, suggested: flag?.suggested ?? null }, opts.label);
       insertDecision(db, {
         frame_id: frameId,
         action,
@@ -134,7 +118,7 @@ function revert(db: Db, direction: 'undo' | 'redo', actor: string | null): Rever
     const ordered: DecisionRow[] = direction === 'undo' ? [...rows].reverse() : rows;
     const changes: FrameChange[] = [];
     for (const d of ordered) {
-      const st = frameLabelState(db, d.frame_id);
+      const st = frameInfo(db, d.frame_id);
       if (!st) continue; // the frame's video was deleted since
       const after = direction === 'undo' ? d.label_before : d.label_after;
       insertDecision(db, {

@@ -10,16 +10,11 @@
 // A scoring pass replaces every OPEN flag (of any run), so the queue shows the latest pass only;
 // decided flags stay as history.
 import type { Db } from '../../../store/db';
-import { getRun, latestRun } from '../../../store/runs';
-import {
-  imageSetIds,
-  protectedFrames,
-  replaceOpenFlags,
-  runHasPredictions,
-  videoIds,
-  videoPredictions,
-  type NewFlag,
-} from '../../../store/review';
+import { imageSetIds, videoIds } from '../../../store/dataset';
+import { protectedFrames } from '../../../store/decisions';
+import { replaceOpenFlags, type NewFlag } from '../../../store/flags';
+import { latestPredictedRun, runHasPredictions, videoPredictions } from '../../../store/predictions';
+import { getRun } from '../../../store/runs';
 import type { FlagRule } from '../../../shared/api';
 import {
   ClassThresholds,
@@ -108,7 +103,7 @@ function resolveRun(db: Db, opts: ScoreOptions): number {
     if (!runHasPredictions(db, opts.runId)) throw new ScoringError(`run ${opts.runId} has no predictions; ${hint}`);
     return opts.runId;
   }
-  const run = latestRun(db, { withPredictions: true });
+  const run = latestPredictedRun(db);
   if (!run) throw new ScoringError(`no predictions in this project; ${hint}`);
   return run.id;
 }

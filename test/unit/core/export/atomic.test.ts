@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { ensureOutputDir, writeFileAtomic, writeFilesAtomic, type AtomicFs } from '../../../../src/main/core/export/atomic';
 import { exportProject } from '../../../../src/main/core/export/export';
 import { decide } from '../../../../src/main/core/review/decisions';
-import { makeProject } from '../review/fixtures';
+import { makeProject } from '../../store/fixtures';
 
 let dir: string;
 beforeEach(() => {

@@ -8,8 +8,8 @@ import { decide, undo } from '../../../../src/main/core/review/decisions';
 import { scoreRun } from '../../../../src/main/core/review/flags';
 import { exportPreview, exportProject } from '../../../../src/main/core/export/export';
 import { CSV_HEADER } from '../../../../src/main/core/export/csv-writer';
-import { listExports } from '../../../../src/store/review';
-import { addRun, nets, peaked } from '../review/fixtures';
+import { listExports } from '../../../../src/store/exports';
+import { addRun, nets, peaked } from '../../store/fixtures';
 
 const ABAW7 = 'Neutral,Anger,Disgust,Fear,Happiness,Sadness,Surprise';
 const ABAW8 = ABAW7 + ',Other';

@@ -1,11 +1,12 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { decide, frameRef, parseActionArg, redo, undo } from '../../../../src/main/core/review/decisions';
 import { scoreRun } from '../../../../src/main/core/review/flags';
-import { decisionsOfFrame, getFlag, queuePage, reviewCounts } from '../../../../src/store/review';
+import { decisionsOfFrame, reviewCounts } from '../../../../src/store/decisions';
+import { getFlag, queuePage } from '../../../../src/store/flags';
 import { openDb } from '../../../../src/store/db';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { addRun, makeProject, nets, peaked, type TestProject } from './fixtures';
+import { addRun, makeProject, nets, peaked, type TestProject } from '../../store/fixtures';
 
 let p: TestProject;
 afterEach(() => p?.cleanup());

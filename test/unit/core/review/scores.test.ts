@@ -12,7 +12,7 @@ import {
   meanProbs,
   temporalScores,
 } from '../../../../src/main/core/review/scores';
-import { nets, peaked } from './fixtures';
+import { nets, peaked } from '../../store/fixtures';
 
 describe('frame scores', () => {
   it('computes consensus, agreement flags, self-confidence and margin from the mean softmax', () => {

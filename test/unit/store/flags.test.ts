@@ -1,16 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import {
-  flagSegments,
-  frameDetail,
-  pairCounts,
-  queuePage,
-  replaceOpenFlags,
-  reviewCounts,
-  type NewFlag,
-} from '../../../../src/store/review';
-import { decide } from '../../../../src/main/core/review/decisions';
-import { createRun } from '../../../../src/store/runs';
-import { addRun, makeProject, nets, peaked, type TestProject } from './fixtures';
+import { flagSegments, pairCounts, queuePage, replaceOpenFlags, type NewFlag } from '../../../src/store/flags';
+import { reviewCounts } from '../../../src/store/decisions';
+import { decide } from '../../../src/main/core/review/decisions';
+import { createRun } from '../../../src/store/runs';
+import { makeProject, type TestProject } from './fixtures';
 
 let p: TestProject;
 afterEach(() => p?.cleanup());
@@ -160,33 +153,5 @@ describe('review queue', () => {
     decide(p.db, { frameIds: segs[0]!.frameIds, action: 'accept' });
     expect(flagSegments(p.db).map((s) => s.startIdx)).toEqual([6, 10, 1]);
     expect(flagSegments(p.db, { filter: { status: 'decided' } })[0]!.frameIds).toEqual(segs[0]!.frameIds);
-  });
-
-  it('frame detail has the labels, every network, and neighbours with consensus and flag status', () => {
-    p = makeProject([{ name: 'v', labels: [0, 0, 0, 0, 0, 0], hasFace: [1, 1, 1, 1, 0, 1] }]);
-    const f = (i: number) => p.frame('v', i);
-    const runId = addRun(p.db, 2, [
-      [f(1), nets(peaked(0), peaked(0))],
-      [f(2), nets(peaked(4), peaked(4))],
-      [f(3), nets(peaked(4, 0.8), peaked(4, 0.7))],
-      [f(4), nets(peaked(0), peaked(0))],
-      [f(6), nets(peaked(0), peaked(0))],
-    ]);
-    replaceOpenFlags(p.db, [flag(p, runId, 'v', 2, 0.8, 0, 4), flag(p, runId, 'v', 3, 0.7, 0, 4)]);
-    const d = frameDetail(p.db, f(3), { context: 2 });
-    expect(d).toMatchObject({ video: 'v', idx: 3, original: 0, current: 0, runId, consensus: 4, hasFace: true });
-    expect(d.probs).toHaveLength(2);
-    expect(d.probs[0]![4]).toBeCloseTo(0.8, 6);
-    expect(d.mean![4]).toBeCloseTo(0.75, 6);
-    expect(d.flags).toHaveLength(1);
-    expect(d.imagePath.endsWith('/v/00003.jpg')).toBe(true);
-    expect(d.neighbours.map((n) => [n.idx, n.consensus, n.flag?.status ?? null])).toEqual([
-      [1, 0, null],
-      [2, 4, 'open'],
-      [4, 0, null],
-      [5, null, null],
-    ]);
-    expect(d.neighbours[3]!.hasFace).toBe(false);
-    expect(() => frameDetail(p.db, 12345)).toThrow(/frame 12345 does not exist/);
   });
 });

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import Database from 'better-sqlite3';
-import { loadMigrations, migrate } from '../../../../src/store/db';
-import { pairCounts, queuePage } from '../../../../src/store/review';
-import { undo } from '../../../../src/main/core/review/decisions';
+import { loadMigrations, migrate } from '../../../src/store/db';
+import { pairCounts, queuePage } from '../../../src/store/flags';
+import { undo } from '../../../src/main/core/review/decisions';
 
 describe('002-review migration', () => {
   it('backfills video and index of existing flags, their pair counts, and treats old decisions as applied', () => {

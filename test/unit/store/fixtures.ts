@@ -2,10 +2,11 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { openDb, type Db } from '../../../../src/store/db';
-import { upsertVideo } from '../../../../src/store/dataset';
-import { createRun, putPredictions } from '../../../../src/store/runs';
-import { ABAW7_HEADER } from '../../../../src/shared/labels';
+import { openDb, type Db } from '../../../src/store/db';
+import { upsertVideo } from '../../../src/store/dataset';
+import { putPredictions } from '../../../src/store/predictions';
+import { createRun } from '../../../src/store/runs';
+import { ABAW7_HEADER } from '../../../src/shared/labels';
 
 export const C = 7;
 

@@ -2,19 +2,20 @@
 // putPredictions one transaction per batch. Frames this run already predicted are skipped, so a
 // cancelled or killed pass resumes where it stopped.
 import * as tf from '@tensorflow/tfjs';
-import { resolve } from 'node:path';
-import { openDb, ProjectError, WriterLock, type Db } from '../store/db';
+import { ProjectError, type Db } from '../store/db';
 import { listFrames, listVideos, type FrameRecord } from '../store/dataset';
-import { getRun, latestRun, predictedFrameIds, putPredictions, type RunRow } from '../store/runs';
+import { predictedFrameIds, putPredictions } from '../store/predictions';
+import { getRun, latestRun, type RunRow } from '../store/runs';
 import { CancelledError } from '../shared/progress';
 import { selectBackend } from './backend';
 import { disposeCctOptimizers, predict } from './cct';
 import { loadCheckpoint } from './checkpoint';
 import type { RunControl } from './control';
 import { BatchLoader, type Batch, type Sample, type SkipReport } from './data';
-import { checkpointDir, configFromRecord, type Emit } from './loop';
-import type { TrainerResult } from './protocol';
+import type { Emit, TrainerResult } from './protocol';
+import { checkpointDir, configFromRecord } from './recorder';
 import { disposeResNet, type ResNet } from './resnet';
+import { withRunSession } from './session';
 
 /** N x C probabilities per frame, network-major, for one decoded batch; no tensor outlives the call. */
 export async function predictBatch(nets: readonly ResNet[], batch: Batch, size: number): Promise<Float32Array[]> {
@@ -118,56 +119,54 @@ export interface InferRequest {
 
 /** `concord infer`: load a run's checkpoint and predict every frame with a crop it has not predicted. */
 export async function inferRun(req: InferRequest, control: RunControl, emit: Emit): Promise<TrainerResult> {
-  const db = openDb(req.projectDir);
-  const lock = new WriterLock(resolve(req.projectDir), 'train');
-  lock.acquire();
-  let nets: ResNet[] = [];
-  try {
-    const run: RunRow | undefined = req.runId !== undefined ? getRun(db, req.runId) : latestRun(db);
-    if (!run)
-      throw new ProjectError(
-        req.runId !== undefined ? `run ${req.runId} does not exist` : 'no trained run with a checkpoint; run `concord train` first',
-      );
-    if (run.kind === 'crossfit')
-      throw new ProjectError(
-        `run ${run.id} is a cross-fit: its predictions are written while it trains (resume it with \`concord crossfit --resume\`)`,
-      );
-    const cfg = configFromRecord(JSON.parse(run.config));
-    const backend = await selectBackend(req.backend ?? cfg.backend);
-    const dir = run.checkpoint_dir ?? checkpointDir(req.projectDir, run.id);
-    const ck = await loadCheckpoint(dir).catch((e: Error) => {
-      throw new ProjectError(`run ${run.id}: no usable checkpoint (${e.message})`);
-    });
-    nets = ck.nets;
-    disposeCctOptimizers(ck.optimizers);
-    emit({
-      type: 'run',
-      runId: run.id,
-      kind: 'infer',
-      backend: backend.name,
-      device: backend.device,
-      config: JSON.parse(run.config),
-      resumedFromEpoch: ck.epoch,
-    });
-    const frames = framesForRun(db, cfg.sources);
-    const r = await predictFrames({
-      db,
-      runId: run.id,
-      nets,
-      frames,
-      inputSize: nets[0].config.inputSize,
-      batch: cfg.evalBatch,
-      prefetch: cfg.prefetch,
-      control,
-      emit,
-    });
-    return { mode: 'infer', runId: run.id, status: 'done', predictions: r.written + r.already, skippedImages: r.skipped };
-  } catch (e) {
-    if (e instanceof CancelledError) return { mode: 'infer', runId: req.runId ?? null, status: 'cancelled' };
-    throw e;
-  } finally {
-    nets.forEach(disposeResNet);
-    lock.release();
-    db.close();
-  }
+  // Inference leaves other runs' status alone (it never marked interrupted runs).
+  return withRunSession(req.projectDir, { markInterrupted: false }, async (db) => {
+    let nets: ResNet[] = [];
+    try {
+      const run: RunRow | undefined = req.runId !== undefined ? getRun(db, req.runId) : latestRun(db);
+      if (!run)
+        throw new ProjectError(
+          req.runId !== undefined ? `run ${req.runId} does not exist` : 'no trained run with a checkpoint; run `concord train` first',
+        );
+      if (run.kind === 'crossfit')
+        throw new ProjectError(
+          `run ${run.id} is a cross-fit: its predictions are written while it trains (resume it with \`concord crossfit --resume\`)`,
+        );
+      const cfg = configFromRecord(JSON.parse(run.config));
+      const backend = await selectBackend(req.backend ?? cfg.backend);
+      const dir = run.checkpoint_dir ?? checkpointDir(req.projectDir, run.id);
+      const ck = await loadCheckpoint(dir).catch((e: Error) => {
+        throw new ProjectError(`run ${run.id}: no usable checkpoint (${e.message})`);
+      });
+      nets = ck.nets;
+      disposeCctOptimizers(ck.optimizers);
+      emit({
+        type: 'run',
+        runId: run.id,
+        kind: 'infer',
+        backend: backend.name,
+        device: backend.device,
+        config: JSON.parse(run.config),
+        resumedFromEpoch: ck.epoch,
+      });
+      const frames = framesForRun(db, cfg.sources);
+      const r = await predictFrames({
+        db,
+        runId: run.id,
+        nets,
+        frames,
+        inputSize: nets[0].config.inputSize,
+        batch: cfg.evalBatch,
+        prefetch: cfg.prefetch,
+        control,
+        emit,
+      });
+      return { mode: 'infer', runId: run.id, status: 'done', predictions: r.written + r.already, skippedImages: r.skipped };
+    } catch (e) {
+      if (e instanceof CancelledError) return { mode: 'infer', runId: req.runId ?? null, status: 'cancelled' };
+      throw e;
+    } finally {
+      nets.forEach(disposeResNet);
+    }
+  });
 }

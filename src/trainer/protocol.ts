@@ -68,6 +68,9 @@ export type TrainerMessage =
   | { type: 'done'; runId: number | null; result: TrainerResult }
   | { type: 'error'; runId?: number; message: string; stack?: string; cancelled?: boolean };
 
+/** How a job reports to the host: one message at a time. */
+export type Emit = (m: TrainerMessage) => void;
+
 export interface TrainerResult {
   mode: TrainerMode;
   runId: number | null;

@@ -8,7 +8,7 @@ import { loadCheckpoint } from '../../../src/trainer/checkpoint';
 import { createCctOptimizers, disposeCctOptimizers, readLosses } from '../../../src/trainer/cct';
 import { disposeResNet, createResNet } from '../../../src/trainer/resnet';
 import { registerFastCpuKernels } from '../../../src/trainer/cpu-kernels';
-import { trainBatch } from '../../../src/trainer/loop';
+import { trainBatch } from '../../../src/trainer/fit';
 import { predictBatch } from '../../../src/trainer/infer';
 import type { Batch } from '../../../src/trainer/data';
 import type { TrainerMessage } from '../../../src/trainer/protocol';

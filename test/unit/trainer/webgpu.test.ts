@@ -10,7 +10,8 @@ import { inferRun } from '../../../src/trainer/infer';
 import { trainRun } from '../../../src/trainer/loop';
 import { createResNet, disposeResNet, readWeights, type ResNet } from '../../../src/trainer/resnet';
 import { openDb } from '../../../src/store/db';
-import { countPredictions, epochMetrics, getRun } from '../../../src/store/runs';
+import { countPredictions } from '../../../src/store/predictions';
+import { epochMetrics, getRun } from '../../../src/store/runs';
 import {
   adapterLabel,
   dawnBackendOrder,

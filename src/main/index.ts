@@ -8,10 +8,10 @@ import type { ConcordCore } from '../shared/api';
 import { createCore } from './core/app';
 import { adaptUtilityProcess, type TrainerLauncher } from './core/jobs';
 import { isProjectDir } from '../store/db';
-import { IPC } from '../preload/bridge';
+import { APP_SCHEME, IPC } from '../shared/contract';
 import { bindIpc, forwardEvents } from './ipc';
 import { addRecent, readRecent } from './recent-projects';
-import { APP_SCHEME, CSP, SCHEME_PRIVILEGES, hardenApp, hardenSession } from './security';
+import { CSP, SCHEME_PRIVILEGES, hardenApp, hardenSession } from './security';
 import { resolveStatic } from './server/static-path';
 import { createMainWindow } from './window';
 

@@ -1,11 +1,12 @@
 // Binds the contract to ipcMain: the one choke point between the renderer and the core. Every
-// message is checked here for its sender (our app's top frame) and its payload (the contract's
-// schema) before anything runs. Electron comes in as parameters, so this is testable without it.
+// message is checked here for its sender (our app's top frame) before anything runs; the core
+// parses the payload against the contract's schema. Electron comes in as parameters, so this is
+// testable without it.
 import type { IpcMain, IpcMainInvokeEvent } from 'electron';
 import { z } from 'zod';
-import { isRequestName, parseRequest, type ConcordCore, type EventName, type Events } from '../shared/api';
-import { IPC, type DesktopCall, type IpcReply, type RecentProject } from '../preload/bridge';
-import { EVENT_NAMES } from './server/contract-names';
+import { isRequestName, type ConcordCore, type EventName, type Events } from '../shared/api';
+import { EVENT_NAMES, IPC } from '../shared/contract';
+import type { DesktopCall, IpcReply, RecentProject } from '../preload/bridge';
 import { isTrustedSender } from './security';
 
 export interface DesktopHandlers {
@@ -59,7 +60,8 @@ export function bindIpc(ipcMain: IpcMain, deps: IpcDeps): () => void {
       if (typeof name !== 'string' || !isRequestName(name)) throw new Error(`unknown request ${String(name)}`);
       const core = deps.core();
       if (!core) throw new NoProjectError();
-      return core.request(name, parseRequest(name, payload) as never);
+      // The payload is untrusted still: the core parses it against the contract's schema.
+      return core.request(name, payload as never);
     }),
   );
 

@@ -2,9 +2,7 @@
 // no navigation, no new windows, no webviews, no permissions. Electron objects come in as
 // parameters (type-only import), so the policy is testable without the Electron binary.
 import type { App, Event, Session, WebContents, WebPreferences } from 'electron';
-import { APP_ORIGIN, APP_SCHEME } from '../preload/bridge';
-
-export { APP_ORIGIN, APP_SCHEME };
+import { APP_ORIGIN, APP_SCHEME } from '../shared/contract';
 
 export const CSP = [
   "default-src 'self'",

@@ -2,7 +2,8 @@
 // on<Event> per event (each returning its unsubscribe). ipcRenderer itself never crosses over.
 import { contextBridge, ipcRenderer, type IpcRendererEvent } from 'electron';
 import type { EventName, RequestName } from '../shared/api';
-import { APP_ORIGIN, EVENT_METHODS, IPC, REQUEST_METHODS, type ConcordBridge, type DesktopCall, type IpcReply } from './bridge';
+import { APP_ORIGIN, EVENT_METHODS, IPC, REQUEST_METHODS } from '../shared/contract';
+import type { ConcordBridge, DesktopCall, IpcReply } from './bridge';
 
 async function unwrap<T>(p: Promise<IpcReply<T>>): Promise<T> {
   const r = await p;

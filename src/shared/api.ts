@@ -1,5 +1,15 @@
-// THE contract between the UI and the core: every request, its payload and result, every event.
-// The Electron preload, the HTTP/WebSocket host and the CLI are thin transports over it.
+// THE contract between the UI and the core: every request, its payload and result, every event,
+// every job kind. The Electron preload, the HTTP/WebSocket host and the CLI are thin transports
+// over it; their runtime names (methods, events, channels) are in ./contract.ts.
+//
+// The label words, one meaning each:
+//   original  a frame's label as first imported from the annotation file (never changes)
+//   current   a frame's label after the latest decision (= original until one is made)
+//   given     a flag's label: the frame's current label when the flag was scored (so = original on
+//             a first pass, and the cleaned label after a retrain)
+//   suggested the class the networks agree on instead of the given label
+//   decision  an audit row: action accept | relabel | keep | exclude | skip, label before → after
+//             (undo/redo append rows too); the rule for "after" is ./decisions.ts's labelAfter
 import { z } from 'zod';
 
 export interface Progress {
@@ -91,11 +101,17 @@ export const requests = {
 export type RequestName = keyof typeof requests;
 export type RequestPayload<K extends RequestName> = z.input<(typeof requests)[K]>;
 
+/** What train.start's `kind` may be. */
+export type TrainKind = z.output<(typeof requests)['train.start']>['kind'];
+
+/** Every kind of long job the core runs; JobInfo and the job.* events carry one. */
+export type JobKind = 'import.abaw' | 'import.video' | 'import.images' | `train.${TrainKind}` | 'infer';
+
 /** Events pushed from the core to every UI. */
 export interface Events {
-  'job.progress': { jobId: string; kind: string; progress: Progress };
-  'job.done': { jobId: string; kind: string; result: unknown };
-  'job.error': { jobId: string; kind: string; error: string };
+  'job.progress': { jobId: string; kind: JobKind; progress: Progress };
+  'job.done': { jobId: string; kind: JobKind; result: unknown };
+  'job.error': { jobId: string; kind: JobKind; error: string };
   'train.step': {
     jobId: string;
     runId: number;
@@ -132,14 +148,14 @@ export interface EpochMetrics {
 
 export interface JobInfo {
   jobId: string;
-  kind: string;
+  kind: JobKind;
   status: 'running' | 'paused' | 'done' | 'failed' | 'cancelled';
   progress: Progress | null;
   runId?: number;
   error?: string;
 }
 
-/** Validate a request's payload at the trust boundary; throws a readable error. */
+/** Validate a request's payload; the core calls it once, at its entry. Throws a readable error. */
 export function parseRequest<K extends RequestName>(name: K, payload: unknown): z.output<(typeof requests)[K]> {
   const schema = requests[name];
   if (!schema) throw new Error(`unknown request ${String(name)}`);
@@ -195,6 +211,7 @@ export interface QueueItem {
   given: number;
   suggested: number;
   current: number;
+  original: number;
   score: number;
   allAgree: boolean;
   rule: string;
@@ -295,6 +312,7 @@ export interface Results {
 
 /** The core as every host sees it: requests in, events out. */
 export interface ConcordCore {
+  /** Parses the payload against the contract's schema (the one parse), then runs the request. */
   request<K extends RequestName>(name: K, payload: RequestPayload<K>): Promise<Results[K]>;
   on<E extends EventName>(event: E, cb: (data: Events[E]) => void): () => void;
   /** Absolute path of a frame's crop, or null; hosts serve it as an image. */

@@ -19,7 +19,10 @@ export const ABAW8_HEADER = ABAW8.join(',');
 
 /** Which label set an ABAW annotation header declares, or null if it is not one. */
 export function labelSetFromHeader(header: string): LabelSetId | null {
-  const h = header.replace(/^\uFEFF/, '').trim().replace(/\s+/g, '');
+  const h = header
+    .replace(/^\uFEFF/, '')
+    .trim()
+    .replace(/\s+/g, '');
   if (h.toLowerCase() === ABAW7_HEADER.toLowerCase()) return 'abaw7';
   if (h.toLowerCase() === ABAW8_HEADER.toLowerCase()) return 'abaw8';
   return null;

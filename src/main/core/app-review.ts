@@ -1,16 +1,10 @@
 // The review and export requests of the contract, adapted from the review core's shapes.
 import type { FrameDetail, PairCount, QueueItem, QueuePage, RequestPayload, Results, SegmentItem } from '../../shared/api';
 import type { Db } from '../../store/db';
-import {
-  frameDetail as storeFrameDetail,
-  framePathOf,
-  pairCounts,
-  queuePage,
-  reviewCounts,
-  flagSegments,
-  videoTimeline,
-  type QueueItem as StoreQueueItem,
-} from '../../store/review';
+import { framePathOf } from '../../store/dataset';
+import { reviewCounts } from '../../store/decisions';
+import { flagSegments, pairCounts, queuePage, type QueueItem as StoreQueueItem } from '../../store/flags';
+import { frameDetail as storeFrameDetail, videoTimeline } from './review/frame-detail';
 import { decide as decideFrames, redo as redoGroup, undo as undoGroup } from './review/decisions';
 import { scoreRun } from './review/flags';
 import { exportPreview as previewExport, exportProject } from './export/export';
@@ -35,6 +29,7 @@ function toItem(i: StoreQueueItem): QueueItem {
     given: i.given,
     suggested: i.suggested,
     current: i.current,
+    original: i.original,
     score: i.score,
     allAgree: i.allAgree,
     rule: i.rule,
@@ -47,7 +42,11 @@ export function queue(db: Db, p: RequestPayload<'review.queue'>): QueuePage {
   const r = queuePage(db, { filter: p.filter, after: p.after, limit: p.limit });
   const status = p.filter?.status ?? 'open';
   const total = pairCounts(db, status)
-    .filter((c) => (p.filter?.given === undefined || c.given === p.filter.given) && (p.filter?.suggested === undefined || c.suggested === p.filter.suggested))
+    .filter(
+      (c) =>
+        (p.filter?.given === undefined || c.given === p.filter.given) &&
+        (p.filter?.suggested === undefined || c.suggested === p.filter.suggested),
+    )
     .reduce((s, c) => s + c.n, 0);
   return { items: r.items.map(toItem), next: r.next, total };
 }
@@ -69,6 +68,7 @@ export function frame(db: Db, p: RequestPayload<'review.frame'>): FrameDetail {
         given: open.given,
         suggested: open.suggested,
         current: d.current,
+        original: d.original,
         score: open.score,
         allAgree: Boolean(open.all_agree),
         rule: open.rule,
@@ -87,7 +87,13 @@ export function frame(db: Db, p: RequestPayload<'review.frame'>): FrameDetail {
     probs: d.probs.length ? d.probs : null,
     consensus: d.consensus,
     flag,
-    neighbours: d.neighbours.map((n) => ({ frameId: n.frameId, idx: n.idx, current: n.current, consensus: n.consensus, flagged: Boolean(n.flag && n.flag.status === 'open') })),
+    neighbours: d.neighbours.map((n) => ({
+      frameId: n.frameId,
+      idx: n.idx,
+      current: n.current,
+      consensus: n.consensus,
+      flagged: Boolean(n.flag && n.flag.status === 'open'),
+    })),
     timeline: videoTimeline(db, d.videoId, d.runId),
     history: d.decisions.map((x) => ({ action: x.action, before: x.label_before, after: x.label_after, at: x.created_at })),
   };

@@ -1,9 +1,9 @@
 // The training requests of the contract: start/pause/resume/cancel a trainer process, relay its
 // events, and read runs and per-epoch metrics back from the store.
-import type { EpochMetrics, JobInfo, RequestPayload, Results, RunSummary } from '../../shared/api';
+import type { EpochMetrics, JobInfo, JobKind, RequestPayload, Results, RunSummary } from '../../shared/api';
 import type { Db } from '../../store/db';
 import { epochMetrics, getRun, listRuns, latestRun, type EpochRow, type RunRow } from '../../store/runs';
-import { runHasPredictions } from '../../store/review';
+import { runHasPredictions } from '../../store/predictions';
 import { startTrainerJob, type TrainerJob, type TrainerLauncher } from './jobs';
 import type { Core } from './app';
 
@@ -66,7 +66,7 @@ export function runMetrics(db: Db, runId: number): Results['runs.metrics'] {
 }
 
 /** Run a trainer process as a job of the core: progress and metrics become contract events. */
-function trainerJob(core: Core, kind: string, message: Parameters<typeof startTrainerJob>[0]['message']): JobInfo {
+function trainerJob(core: Core, kind: JobKind, message: Parameters<typeof startTrainerJob>[0]['message']): JobInfo {
   let job: TrainerJob | null = null;
   // The job body runs on a later tick, after `info` is assigned.
   const info: JobInfo = core.jobs.start(kind, (c) => {
@@ -80,7 +80,19 @@ function trainerJob(core: Core, kind: string, message: Parameters<typeof startTr
       if (j) j.runId = m.runId;
     });
     job.on('progress', (m) => c.progress(m.progress));
-    job.on('step', (m) => core.emit('train.step', { jobId, runId: m.runId, epoch: m.epoch, step: m.step, steps: m.steps, loss: m.loss, lambda: m.lambda, lr: m.lr, imagesPerSec: m.imagesPerSec }));
+    job.on('step', (m) =>
+      core.emit('train.step', {
+        jobId,
+        runId: m.runId,
+        epoch: m.epoch,
+        step: m.step,
+        steps: m.steps,
+        loss: m.loss,
+        lambda: m.lambda,
+        lr: m.lr,
+        imagesPerSec: m.imagesPerSec,
+      }),
+    );
     job.on('epoch', (m) => core.emit('train.epoch', { jobId, runId: m.runId, epoch: m.metrics.epoch, metrics: m.metrics }));
     c.signal.addEventListener('abort', () => job?.cancel(), { once: true });
     const j = job;

@@ -9,6 +9,8 @@ import {
   type EventName,
   type Events,
   type JobInfo,
+  type JobKind,
+  type Progress,
   type RequestName,
   type RequestPayload,
   type Results,
@@ -96,13 +98,14 @@ export class Core implements ConcordCore {
     return review.framePathById(this.db, frameId);
   }
 
+  /** The one entry of every host's requests: the payload is parsed here, once, against the contract. */
   async request<K extends RequestName>(name: K, payload: RequestPayload<K>): Promise<Results[K]> {
     const handler = this.handlers[name] as (p: unknown) => Promise<Results[K]> | Results[K];
     if (!handler) throw new Error(`unknown request ${String(name)}`);
     return await handler(parseRequest(name, payload));
   }
 
-  private importJob(kind: string, work: (signal: AbortSignal, progress: (p: import('../../shared/api').Progress) => void) => Promise<unknown> | unknown): JobInfo {
+  private importJob(kind: JobKind, work: (signal: AbortSignal, progress: (p: Progress) => void) => Promise<unknown> | unknown): JobInfo {
     return this.jobs.start(kind, async (c) => {
       const lock = new WriterLock(this.projectDir, 'import');
       lock.acquire();
@@ -134,7 +137,13 @@ export class Core implements ConcordCore {
     'import.video': (p) =>
       this.importJob('import.video', async (signal, progress) => {
         const { importVideos } = await import('./ingest/video-import');
-        return importVideos(this.db, { projectDir: this.projectDir, videos: this.path(p.videos), annotations: this.path(p.annotations), signal, onProgress: progress });
+        return importVideos(this.db, {
+          projectDir: this.projectDir,
+          videos: this.path(p.videos),
+          annotations: this.path(p.annotations),
+          signal,
+          onProgress: progress,
+        });
       }),
     'jobs.list': () => this.jobs.list(),
     'jobs.cancel': (p) => ({ ok: this.jobs.cancel(p.jobId) }),

@@ -1,6 +1,6 @@
 // In-process registry of the core's long jobs: ids, status, progress, cancel; events out.
 import { randomUUID } from 'node:crypto';
-import type { JobInfo, Progress } from '../../shared/api';
+import type { JobInfo, JobKind, Progress } from '../../shared/api';
 import { CancelledError } from '../../shared/progress';
 
 export interface JobControls {
@@ -26,7 +26,7 @@ export class JobRegistry {
   constructor(private readonly hooks: JobHooks) {}
 
   /** Run `work` as a job; returns at once with its info. */
-  start(kind: string, work: (c: JobControls) => Promise<unknown>, extra?: Entry['extra']): JobInfo {
+  start(kind: JobKind, work: (c: JobControls) => Promise<unknown>, extra?: Entry['extra']): JobInfo {
     const info: JobInfo = { jobId: randomUUID(), kind, status: 'running', progress: null };
     const entry: Entry = { info, abort: new AbortController(), extra };
     this.jobs.set(info.jobId, entry);
@@ -73,7 +73,7 @@ export class JobRegistry {
     return [...this.jobs.values()].map((e) => ({ ...e.info }));
   }
 
-  running(kind?: string): JobInfo[] {
+  running(kind?: JobKind): JobInfo[] {
     return this.list().filter((j) => (j.status === 'running' || j.status === 'paused') && (!kind || j.kind === kind));
   }
 

@@ -1,6 +1,6 @@
 // The headless host: the same contract as the Electron shell, over HTTP + WebSocket, for a browser.
-// Trust boundary: everything arriving here is untrusted until the token, the remote address, the
-// Host header and (for requests) the payload schema have been checked.
+// Trust boundary: everything arriving here is untrusted until the token, the remote address and the
+// Host header have been checked; the core parses each request's payload against the contract.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createReadStream, statSync } from 'node:fs';
 import { randomBytes, timingSafeEqual } from 'node:crypto';
@@ -8,8 +8,8 @@ import { extname, resolve } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, WebSocket, type RawData } from 'ws';
-import { isRequestName, parseRequest, type ConcordCore, type RequestName } from '../../shared/api';
-import { EVENT_NAMES } from './contract-names';
+import { isRequestName, type ConcordCore, type RequestName } from '../../shared/api';
+import { EVENT_NAMES } from '../../shared/contract';
 import { resolveStatic } from './static-path';
 
 export { resolveStatic };
@@ -190,8 +190,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
 
   async function runRequest(name: RequestName, payload: unknown): Promise<{ status: number; result?: unknown; error?: string }> {
     try {
-      const parsed = parseRequest(name, payload);
-      return { status: 200, result: await core.request(name, parsed as never) };
+      // The core parses the payload (the contract's schema); its "bad … request" errors become 400.
+      return { status: 200, result: await core.request(name, payload as never) };
     } catch (e) {
       return { status: statusForError(e), error: (e as Error).message ?? String(e) };
     }

@@ -3,7 +3,8 @@
 // the renderer knows which.
 import { ref, type Ref } from 'vue';
 import type { EventName, Events, RequestName, RequestPayload, Results } from '../../shared/api';
-import { EVENT_METHODS, REQUEST_METHODS, type ConcordBridge, type DesktopActions } from '../../preload/bridge';
+import { EVENT_METHODS, REQUEST_METHODS } from '../../shared/contract';
+import type { ConcordBridge, DesktopActions } from '../../preload/bridge';
 
 export type ConnectionState = 'connecting' | 'open' | 'closed';
 

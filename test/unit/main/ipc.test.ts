@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { IpcMain } from 'electron';
 import { bindIpc, forwardEvents } from '../../../src/main/ipc';
-import { IPC, APP_ORIGIN } from '../../../src/preload/bridge';
+import { IPC, APP_ORIGIN } from '../../../src/shared/contract';
 import { parseRequest, type ConcordCore, type RequestName } from '../../../src/shared/api';
 
 type Handler = (event: unknown, ...args: unknown[]) => Promise<unknown>;
@@ -46,6 +46,15 @@ describe('ipc choke point', () => {
     const r = await handlers.get(IPC.request)!(ours, 'review.counts', {});
     expect(r).toEqual({ ok: true, value: { ok: true } });
     expect(calls).toEqual([{ name: 'review.counts', payload: {} }]);
+  });
+
+  it('hands the payload to the core as sent: the core parses it, once', async () => {
+    const { ipc, handlers } = fakeIpcMain();
+    const { core, calls } = fakeCore();
+    bindIpc(ipc, { core: () => core, desktop: {} as never });
+    await handlers.get(IPC.request)!(ours, 'review.queue', { filter: {} });
+    // the schema's defaults (limit: 100) are not filled in here
+    expect(calls).toEqual([{ name: 'review.queue', payload: { filter: {} } }]);
   });
 
   it('refuses senders that are not our top frame: other origins, file://, subframes, no frame', async () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { duration, num, pct, thin, ticks, visibleRange } from '../../../src/renderer/src/format';
-import { labelAfter } from '../../../src/renderer/src/stores/review';
+import { isTrainJob, jobLabel, JOB_LABELS } from '../../../src/renderer/src/jobs';
 import { importIssues, importSummary } from '../../../src/renderer/src/stores/project';
 import { defaultForm, formToConfig } from '../../../src/renderer/src/stores/training';
 import { parseTrainConfig } from '../../../src/trainer/config';
@@ -32,13 +32,13 @@ describe('renderer logic', () => {
     expect(duration(null)).toBe('—');
   });
 
-  it('predicts the label a decision leaves', () => {
-    const it0 = { given: 1, suggested: 4, current: 1 };
-    expect(labelAfter(it0, 'accept')).toBe(4);
-    expect(labelAfter(it0, 'keep')).toBe(1);
-    expect(labelAfter(it0, 'relabel', 6)).toBe(6);
-    expect(labelAfter(it0, 'exclude')).toBe(-1);
-    expect(labelAfter(it0, 'skip')).toBe(1);
+  it('names every job kind for people and tells training jobs apart', () => {
+    expect(jobLabel('train.finetune')).toBe('Fine-tuning');
+    expect(jobLabel('infer')).toBe('Inference');
+    for (const label of Object.values(JOB_LABELS)) expect(label).not.toMatch(/\./);
+    expect(['train.train', 'train.finetune', 'train.pretrain'].every((k) => isTrainJob(k as never))).toBe(true);
+    expect(isTrainJob('infer')).toBe(false);
+    expect(isTrainJob('import.abaw')).toBe(false);
   });
 
   it('lists per-file import errors and warnings', () => {

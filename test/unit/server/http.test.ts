@@ -158,6 +158,8 @@ describe('headless host', () => {
     });
     expect(bad.status).toBe(400);
     expect(JSON.parse(bad.body).error).toMatch(/bad review.queue request: limit/);
+    // the payload reaches the core as sent (no defaults filled in): the core parses it, once
+    expect(fake.calls.at(-1)).toEqual({ name: 'review.queue', payload: { limit: 0 } });
 
     const extra = await raw(server.port, '/api/project.info', {
       method: 'POST',

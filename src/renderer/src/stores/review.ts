@@ -6,6 +6,7 @@ import type {
   FlagRule,
   FrameDetail,
   JobInfo,
+  JobKind,
   PairCount,
   Progress,
   QueueFilter,
@@ -14,19 +15,12 @@ import type {
   ReviewCounts,
   SegmentItem,
 } from '../../../shared/api';
+import { labelAfter } from '../../../shared/decisions';
 import { useApi } from '../api';
+import { isTrainJob } from '../jobs';
 import { labelName } from '../format';
 
 const PAGE = 500;
-
-/** What a decision makes a frame's current label (before the core confirms it). */
-export function labelAfter(item: Pick<QueueItem, 'given' | 'suggested' | 'current'>, action: ReviewAction, label?: number): number {
-  if (action === 'accept') return item.suggested;
-  if (action === 'relabel') return label ?? item.current;
-  if (action === 'keep') return item.given;
-  if (action === 'exclude') return -1;
-  return item.current;
-}
 
 export const useReviewStore = defineStore('review', () => {
   const api = useApi();
@@ -47,7 +41,9 @@ export const useReviewStore = defineStore('review', () => {
   const segments = ref<SegmentItem[]>([]);
   const error = ref<string | null>(null);
   const lastAction = ref<string | null>(null);
-  const job = ref<{ jobId: string; kind: string; status: JobInfo['status']; progress: Progress | null; error: string | null } | null>(null);
+  const job = ref<{ jobId: string; kind: JobKind; status: JobInfo['status']; progress: Progress | null; error: string | null } | null>(
+    null,
+  );
   const scoring = ref<{ rule: FlagRule; threshold: number | null; smooth: number; runId: number | null }>({
     rule: 'all-agree',
     threshold: null,
@@ -235,7 +231,7 @@ export const useReviewStore = defineStore('review', () => {
       const r = await api.request('review.decide', { frameIds: ids, action, ...(label !== undefined ? { label } : {}) });
       const set = new Set(ids);
       items.value = items.value.map((it) =>
-        set.has(it.frameId) ? { ...it, status: action === 'skip' ? it.status : 'decided', current: labelAfter(it, action, label) } : it,
+        set.has(it.frameId) ? { ...it, status: action === 'skip' ? it.status : 'decided', current: labelAfter(action, it, label) } : it,
       );
       const what =
         action === 'relabel'
@@ -334,8 +330,8 @@ export const useReviewStore = defineStore('review', () => {
     if (job.value?.jobId === e.jobId) {
       job.value.status = 'done';
       // Predictions are in: score them with the chosen rule.
-      if (e.kind.startsWith('infer')) void score();
-    } else if (/^(train|finetune)/.test(e.kind)) void reload();
+      if (e.kind === 'infer') void score();
+    } else if (isTrainJob(e.kind)) void reload();
   });
   api.on('job.error', (e) => {
     if (job.value?.jobId === e.jobId) {

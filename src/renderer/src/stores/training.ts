@@ -1,10 +1,11 @@
 // Training: the run configuration, the running job with its live step and epoch series, run history.
 import { defineStore } from 'pinia';
 import { computed, reactive, ref, shallowRef, triggerRef } from 'vue';
-import type { EpochMetrics, JobInfo, Progress, RunSummary } from '../../../shared/api';
+import type { EpochMetrics, JobInfo, JobKind, Progress, RunSummary, TrainKind } from '../../../shared/api';
 import { useApi } from '../api';
+import { isTrainJob } from '../jobs';
 
-export type TrainKind = 'train' | 'finetune' | 'pretrain';
+export type { TrainKind };
 
 export interface StepPoint {
   /** global step: epoch * steps + step */
@@ -93,7 +94,7 @@ export function formToConfig(f: TrainForm): Record<string, unknown> {
 
 export interface LiveJob {
   jobId: string;
-  kind: string;
+  kind: JobKind;
   status: JobInfo['status'];
   runId: number | null;
   progress: Progress | null;
@@ -164,7 +165,7 @@ export const useTrainingStore = defineStore('training', () => {
   async function reattach(): Promise<void> {
     try {
       const jobs = await api.request('jobs.list', {});
-      const j = jobs.find((x) => isTrainKind(x.kind) && (x.status === 'running' || x.status === 'paused'));
+      const j = jobs.find((x) => isTrainJob(x.kind) && (x.status === 'running' || x.status === 'paused'));
       if (j)
         job.value = {
           jobId: j.jobId,
@@ -226,10 +227,6 @@ export const useTrainingStore = defineStore('training', () => {
     }
   }
 
-  function isTrainKind(kind: string): boolean {
-    return /^(train|finetune|pretrain|crossfit)/.test(kind);
-  }
-
   function ours(jobId: string): LiveJob | null {
     return job.value && job.value.jobId === jobId ? job.value : null;
   }
@@ -280,7 +277,7 @@ export const useTrainingStore = defineStore('training', () => {
   api.on('job.progress', (e) => {
     const j = ours(e.jobId);
     if (j) j.progress = e.progress;
-    else if (!job.value && isTrainKind(e.kind))
+    else if (!job.value && isTrainJob(e.kind))
       job.value = { jobId: e.jobId, kind: e.kind, status: 'running', runId: null, progress: e.progress, imagesPerSec: null, error: null };
   });
   api.on('job.done', (e) => {

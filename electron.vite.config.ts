@@ -6,6 +6,7 @@ import { builtinModules } from 'node:module';
 import { cpSync, existsSync, readFileSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
+import { rendererResources } from './vite.web.config';
 
 const root = fileURLToPath(new URL('.', import.meta.url));
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
@@ -103,7 +104,8 @@ export default defineConfig({
   },
   renderer: {
     root: join(root, 'src/renderer'),
-    plugins: [vue()],
+    // resources/icon.svg beside index.html (the favicon link), as in the web build
+    plugins: [vue(), rendererResources()],
     build: {
       minify: true,
       rollupOptions: { input: join(root, 'src/renderer/index.html') },

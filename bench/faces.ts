@@ -5,13 +5,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
+import { cropFaces } from '../src/main/core/ingest/faces/crops';
 import {
-  cropFaces,
   ensureFaceBackend,
   loadFaceModels,
   type FaceBackendPreference,
   type FaceDetectorKind,
-} from '../src/main/core/ingest/faces';
+} from '../src/main/core/ingest/faces/detector';
 import { extractFrames } from '../src/main/core/ingest/video';
 
 const frames = Number(process.argv[2] ?? 60);

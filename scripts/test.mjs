@@ -1,9 +1,11 @@
 #!/usr/bin/env node
-// `npm test`: type-check, lint, unit tests (vitest), then the end-to-end specs in Chromium.
+// `npm test`: type-check, layout rules (scripts/check-structure.mjs), lint, unit tests (vitest), then the
+// end-to-end specs in Chromium.
 import { spawnSync } from 'node:child_process';
 
 const steps = [
   ['type-check', 'npx', ['tsc', '--noEmit', '-p', 'tsconfig.json']],
+  ['structure (cycles, layer imports, file length)', process.execPath, ['scripts/check-structure.mjs']],
   ['lint (errors only fail)', 'npx', ['eslint', '--quiet', '.']],
   ['unit tests', 'npx', ['vitest', 'run']],
 ];

@@ -1,115 +1,14 @@
-// Procedural face-like images for the demo data: a tiny per-pixel rasteriser (signed distances
-// with one-pixel anti-aliasing) into an RGB Uint8Array. No canvas, no node imports.
+// Procedural face-like images for the demo data: who the face is, where, and in what light, drawn
+// by a tiny per-pixel rasteriser (signed distances with one-pixel anti-aliasing, see raster.ts)
+// into an RGB Uint8Array. The expression parameters live in expression.ts. No canvas, no node imports.
 //
 // Face coordinates: origin at the face centre, v points down, the face ellipse has half-height 1
 // and half-width `aspect`. The pose maps them to pixels (centre, scale, roll).
 
+import type { Expression } from './expression';
+import { blur3, capsuleDist, clamp01, ellipseDist, NOISE_TABLE, type RenderScratch } from './raster';
+
 export type Rgb = [number, number, number];
-
-/** Expression parameters; the seven classes are points in this space (see EXPRESSION_PROTOTYPES). */
-export interface Expression {
-  /** Mouth corners: +1 smile, -1 frown. */
-  curve: number;
-  /** Mouth opening, 0 closed .. 1 wide open. */
-  open: number;
-  /** Mouth width factor (1 = neutral). */
-  width: number;
-  /** One-sided upper-lip raise (disgust). */
-  lipRaise: number;
-  /** How much of the upper teeth shows when the mouth is open. */
-  teeth: number;
-  /** Brow slant: +1 inner ends raised (sad, fear), -1 inner ends lowered (anger). */
-  browAngle: number;
-  /** Brow height: +1 raised, -1 lowered. */
-  browHeight: number;
-  /** Eye openness (1 = neutral, <1 squint, >1 wide). */
-  eyeOpen: number;
-  /** Wrinkles across the nose, flared nostrils. */
-  noseWrinkle: number;
-  /** Raised cheeks: nasolabial folds and highlight. */
-  cheekRaise: number;
-}
-
-export const EXPRESSION_KEYS = [
-  'curve',
-  'open',
-  'width',
-  'lipRaise',
-  'teeth',
-  'browAngle',
-  'browHeight',
-  'eyeOpen',
-  'noseWrinkle',
-  'cheekRaise',
-] as const satisfies readonly (keyof Expression)[];
-
-const NEUTRAL: Expression = {
-  curve: 0,
-  open: 0.03,
-  width: 1,
-  lipRaise: 0,
-  teeth: 0,
-  browAngle: 0,
-  browHeight: 0,
-  eyeOpen: 1,
-  noseWrinkle: 0,
-  cheekRaise: 0,
-};
-
-/**
- * Full-intensity prototypes in ABAW-7 order, with variants (e.g. closed vs open smile).
- * Neighbours in this space are deliberately close (fear/surprise, anger/disgust, sadness/neutral)
- * so that the classes are learnable but not trivially separable.
- */
-export const EXPRESSION_PROTOTYPES: readonly (readonly Expression[])[] = [
-  [NEUTRAL],
-  [
-    { ...NEUTRAL, curve: -0.35, open: 0, width: 0.82, browAngle: -1, browHeight: -0.7, eyeOpen: 0.75, noseWrinkle: 0.25 },
-    { ...NEUTRAL, curve: -0.45, open: 0.38, width: 1.0, teeth: 1, browAngle: -1, browHeight: -0.6, eyeOpen: 0.85, noseWrinkle: 0.35 },
-  ],
-  [
-    {
-      ...NEUTRAL,
-      curve: -0.45,
-      open: 0.12,
-      width: 0.9,
-      lipRaise: 1,
-      teeth: 0.6,
-      browAngle: -0.45,
-      browHeight: -0.45,
-      eyeOpen: 0.6,
-      noseWrinkle: 1,
-      cheekRaise: 0.6,
-    },
-  ],
-  [{ ...NEUTRAL, curve: -0.25, open: 0.45, width: 1.22, teeth: 0.4, browAngle: 0.8, browHeight: 0.6, eyeOpen: 1.45 }],
-  [
-    { ...NEUTRAL, curve: 1, open: 0.3, width: 1.22, teeth: 1, browHeight: 0.1, eyeOpen: 0.7, cheekRaise: 1 },
-    { ...NEUTRAL, curve: 0.9, open: 0.03, width: 1.15, browHeight: 0.05, eyeOpen: 0.78, cheekRaise: 0.8 },
-  ],
-  [{ ...NEUTRAL, curve: -0.9, open: 0.02, width: 0.92, browAngle: 1, browHeight: 0.05, eyeOpen: 0.68 }],
-  [{ ...NEUTRAL, curve: 0.05, open: 1, width: 0.72, teeth: 0.2, browAngle: 0.1, browHeight: 1, eyeOpen: 1.5 }],
-];
-
-export function neutralExpression(): Expression {
-  return { ...NEUTRAL };
-}
-
-/** Person baseline + intensity * (prototype - neutral). */
-export function expressionFor(cls: number, variant: number, intensity: number, baseline: Expression): Expression {
-  const variants = EXPRESSION_PROTOTYPES[cls];
-  if (!variants) throw new Error(`no expression prototype for class ${cls}`);
-  const proto = variants[variant % variants.length];
-  const out = { ...baseline };
-  for (const k of EXPRESSION_KEYS) out[k] = baseline[k] + intensity * (proto[k] - NEUTRAL[k]);
-  return out;
-}
-
-export function blendExpression(a: Expression, b: Expression, t: number): Expression {
-  const out = { ...a };
-  for (const k of EXPRESSION_KEYS) out[k] = a[k] + (b[k] - a[k]) * t;
-  return out;
-}
 
 /** Who the face is: constant over a video. */
 export interface Appearance {
@@ -179,8 +78,6 @@ export interface FaceFrame {
   turnedAway?: boolean;
 }
 
-const clamp01 = (x: number): number => (x < 0 ? 0 : x > 1 ? 1 : x);
-
 /** Renders the static background of a video into a float RGB buffer (0..255). */
 export function renderBackground(app: Appearance, width: number, height: number): Float32Array {
   const buf = new Float32Array(width * height * 3);
@@ -209,54 +106,6 @@ export function renderBackground(app: Appearance, width: number, height: number)
     }
   }
   return buf;
-}
-
-/** Approximate signed distance to an axis-aligned ellipse centred at the origin (negative inside). */
-function ellipseDist(u: number, v: number, a: number, b: number): number {
-  const k0 = Math.sqrt((u * u) / (a * a) + (v * v) / (b * b));
-  const k1 = Math.sqrt((u * u) / (a * a * a * a) + (v * v) / (b * b * b * b));
-  if (k1 < 1e-9) return -Math.min(a, b);
-  return (k0 * (k0 - 1)) / k1;
-}
-
-/** Signed distance to a segment with round caps of radius r. */
-function capsuleDist(u: number, v: number, ax: number, ay: number, bx: number, by: number, r: number): number {
-  const px = u - ax;
-  const py = v - ay;
-  const dx = bx - ax;
-  const dy = by - ay;
-  const h = clamp01((px * dx + py * dy) / (dx * dx + dy * dy || 1e-9));
-  const qx = px - dx * h;
-  const qy = py - dy * h;
-  return Math.sqrt(qx * qx + qy * qy) - r;
-}
-
-/** Re-usable scratch buffers so that rendering a frame allocates nothing. */
-export interface RenderScratch {
-  work: Float32Array;
-  tmp: Float32Array;
-  noise: Float32Array;
-}
-
-const NOISE_TABLE = 1 << 16;
-
-/** Scratch buffers for images of width x height; `noiseSeed` fills a Gaussian table. */
-export function createScratch(width: number, height: number, noiseSeed: number): RenderScratch {
-  const noise = new Float32Array(NOISE_TABLE);
-  let s = noiseSeed >>> 0 || 1;
-  const u = (): number => {
-    // xorshift32: only feeds the sensor-noise table, which needs speed rather than quality.
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    return (s + 0.5) / 4294967296;
-  };
-  for (let i = 0; i < NOISE_TABLE; i++) {
-    noise[i] = Math.sqrt(-2 * Math.log(u())) * Math.cos(2 * Math.PI * u());
-  }
-  return { work: new Float32Array(width * height * 3), tmp: new Float32Array(width * height * 3), noise };
 }
 
 /**
@@ -505,27 +354,4 @@ export function renderFace(
     }
   }
   return out;
-}
-
-/** Separable 3-tap blur [a, 1-2a, a], in place on `buf` (float RGB). */
-function blur3(buf: Float32Array, tmp: Float32Array, w: number, h: number, a: number): void {
-  const m = 1 - 2 * a;
-  for (let y = 0; y < h; y++) {
-    for (let x = 0; x < w; x++) {
-      const xl = x > 0 ? x - 1 : 0;
-      const xr = x < w - 1 ? x + 1 : w - 1;
-      for (let ch = 0; ch < 3; ch++) {
-        tmp[(y * w + x) * 3 + ch] = m * buf[(y * w + x) * 3 + ch] + a * (buf[(y * w + xl) * 3 + ch] + buf[(y * w + xr) * 3 + ch]);
-      }
-    }
-  }
-  for (let y = 0; y < h; y++) {
-    const yu = y > 0 ? y - 1 : 0;
-    const yd = y < h - 1 ? y + 1 : h - 1;
-    for (let x = 0; x < w; x++) {
-      for (let ch = 0; ch < 3; ch++) {
-        buf[(y * w + x) * 3 + ch] = m * tmp[(y * w + x) * 3 + ch] + a * (tmp[(yu * w + x) * 3 + ch] + tmp[(yd * w + x) * 3 + ch]);
-      }
-    }
-  }
 }

@@ -11,7 +11,8 @@ import { mkdir, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import sharp from 'sharp';
 import { ABAW7, ABAW7_HEADER } from '../../../shared/labels';
-import { createScratch, renderBackground, renderFace } from './faces';
+import { renderBackground, renderFace } from './faces';
+import { createScratch } from './raster';
 import { NOISE_KINDS, type NoiseKind } from './noise';
 import {
   DEMO_CLASSES,

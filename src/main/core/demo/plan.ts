@@ -2,17 +2,8 @@
 // unannotated runs, frames without a crop, the label noise, and every frame's drawing parameters.
 // Pure and deterministic for a seed; generate.ts does the rendering and the files.
 
-import {
-  blendExpression,
-  expressionFor,
-  neutralExpression,
-  type Appearance,
-  type Expression,
-  type FaceFrame,
-  type Lighting,
-  type Pose,
-  type Rgb,
-} from './faces';
+import { blendExpression, expressionFor, neutralExpression, type Expression } from './expression';
+import type { Appearance, FaceFrame, Lighting, Pose, Rgb } from './faces';
 import { applyLabelNoise, type NoiseKind } from './noise';
 import { createRng, type Rng } from './rng';
 

@@ -219,7 +219,11 @@ function importOne(db: Db, a: AnnotationFile, framesRoot: string, opts: AbawImpo
   const n = parsed.labels.length;
   const crops = listCrops(framesDir, n);
   if (crops.maxIndex > n) {
-    warnings.push({ file: a.file, line: null, reason: `annotation has ${n} frame lines but ${framesDir} has crops up to frame ${crops.maxIndex}` });
+    warnings.push({
+      file: a.file,
+      line: null,
+      reason: `annotation has ${n} frame lines but ${framesDir} has crops up to frame ${crops.maxIndex}`,
+    });
   }
   if (opts.verify) {
     for (let i = 0; i < n; i++) {

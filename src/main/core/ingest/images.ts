@@ -77,7 +77,8 @@ export function parseAffectnetCsv(text: string, file: string, split = 'Train_Set
   const head = splitCsvLine(ls[0] ?? '').map((h) => h.trim().toLowerCase());
   const pathCol = head.findIndex((h) => h === 'subdirectory_filepath' || h === 'path' || h === 'file' || h === 'image');
   const exprCol = head.findIndex((h) => h === 'expression' || h === 'label');
-  if (pathCol < 0 || exprCol < 0) throw new ImportError(file, 1, 'header must name a path column (subDirectory_filePath) and an expression column');
+  if (pathCol < 0 || exprCol < 0)
+    throw new ImportError(file, 1, 'header must name a path column (subDirectory_filePath) and an expression column');
   const items: ImageItem[] = [];
   let skipped = 0;
   for (let i = 1; i < ls.length; i++) {
@@ -85,7 +86,8 @@ export function parseAffectnetCsv(text: string, file: string, split = 'Train_Set
     if (!t.trim()) continue;
     const cols = splitCsvLine(t);
     const code = Number(cols[exprCol]);
-    if (!Number.isInteger(code) || !(code in AFFECTNET_TO_ABAW)) throw new ImportError(file, i + 1, `expression "${cols[exprCol]}" is not an AffectNet code 0..10`);
+    if (!Number.isInteger(code) || !(code in AFFECTNET_TO_ABAW))
+      throw new ImportError(file, i + 1, `expression "${cols[exprCol]}" is not an AffectNet code 0..10`);
     const label = AFFECTNET_TO_ABAW[code];
     if (label === null || label === undefined) {
       skipped++;
@@ -112,7 +114,8 @@ export function parseGenericCsv(text: string, file: string, labelMap: Record<str
     let label: number | null = key in labelMap ? labelMap[key]! : null;
     if (label === null && /^\d+$/.test(key)) label = Number(key);
     if (label === null) label = abawFromName(key);
-    if (label === null || label < 0 || label > 6) throw new ImportError(file, i + 1, `label "${key}" is not an ABAW-7 class (0..6 or a class name)`);
+    if (label === null || label < 0 || label > 6)
+      throw new ImportError(file, i + 1, `label "${key}" is not an ABAW-7 class (0..6 or a class name)`);
     items.push({ path: cols[0]!, label, split: cols[2] || 'Train_Set', line: i + 1 });
   });
   return items;
@@ -188,7 +191,16 @@ export function importImages(db: Db, opts: ImagesImportOptions): ImagesImportRes
     const hash = createHash('sha1').update(bytes).update(root).update(split).digest('hex');
     upsertVideo(
       db,
-      { name, split, source: opts.format, labelSet: 'abaw7', header: ABAW7_HEADER, annotationFile: file, framesDir: root, contentHash: hash },
+      {
+        name,
+        split,
+        source: opts.format,
+        labelSet: 'abaw7',
+        header: ABAW7_HEADER,
+        annotationFile: file,
+        framesDir: root,
+        contentHash: hash,
+      },
       { labels, hasFace, imagePaths: paths },
     );
     result.groups.push({ name, split, images: group.length, missing });

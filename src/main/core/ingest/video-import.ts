@@ -7,7 +7,9 @@ import type { Db } from '../../../store/db';
 import { upsertVideo } from '../../../store/dataset';
 import { ImportError, findAnnotationFiles, parseAbawAnnotation, type ImportWarning } from './abaw';
 import { extractFrames, findVideos, videoStem, videoStemForAnnotation } from './video';
-import { cropFaces, type FaceDetectorKind, type FaceSelection } from './faces';
+import type { FaceSelection } from './faces/align';
+import { cropFaces } from './faces/crops';
+import type { FaceBackendPreference, FaceDetectorKind } from './faces/detector';
 import { throwIfAborted, type ProgressFn } from '../../../shared/progress';
 
 export interface VideoImportOptions {
@@ -95,9 +97,7 @@ export async function importVideos(db: Db, opts: VideoImportOptions): Promise<Vi
             etaSeconds: p.rate > 0 ? (totalFrames - done) / p.rate : null,
           });
         },
-        ...(process.env.CONCORD_FACE_BACKEND
-          ? { backend: process.env.CONCORD_FACE_BACKEND as import('./faces').FaceBackendPreference }
-          : {}),
+        ...(process.env.CONCORD_FACE_BACKEND ? { backend: process.env.CONCORD_FACE_BACKEND as FaceBackendPreference } : {}),
       });
       framesDone += ex.frameCount;
       for (const e of crops.errors) result.warnings.push({ file: e.file, line: null, reason: e.reason });

@@ -1,13 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import {
-  blendExpression,
-  createScratch,
-  expressionFor,
-  neutralExpression,
-  renderBackground,
-  renderFace,
-  type FaceFrame,
-} from '../../../../src/main/core/demo/faces';
+import { blendExpression, expressionFor, neutralExpression } from '../../../../src/main/core/demo/expression';
+import { renderBackground, renderFace, type FaceFrame } from '../../../../src/main/core/demo/faces';
+import { createScratch } from '../../../../src/main/core/demo/raster';
 import { randomAppearance } from '../../../../src/main/core/demo/plan';
 import { createRng } from '../../../../src/main/core/demo/rng';
 

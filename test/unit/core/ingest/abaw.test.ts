@@ -106,7 +106,9 @@ describe('importAbaw', () => {
     writeFile(join(annotations, 'Train_Set', 'a.txt'), `${HEADER7}\n3\n3\n`);
     const r = importAbaw(db, { annotations, frames });
     expect(r.videos[0]!.outcome).toBe('updated');
-    const rows = db.prepare('SELECT f.idx, l.original_label o, l.current_label c FROM frames f JOIN labels l ON l.frame_id=f.id ORDER BY idx').all();
+    const rows = db
+      .prepare('SELECT f.idx, l.original_label o, l.current_label c FROM frames f JOIN labels l ON l.frame_id=f.id ORDER BY idx')
+      .all();
     expect(rows).toEqual([
       { idx: 1, o: 3, c: 5 },
       { idx: 2, o: 3, c: 3 },

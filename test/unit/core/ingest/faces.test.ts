@@ -7,14 +7,12 @@ import {
   AFFWILD_TEMPLATE,
   alignmentFromLandmarks,
   chooseFace,
-  cropAligned,
-  cropFaces,
   interpolateAlignment,
   iou,
-  loadFaceApi,
-  loadFaceModels,
   type Point,
-} from '../../../../src/main/core/ingest/faces';
+} from '../../../../src/main/core/ingest/faces/align';
+import { cropAligned, cropFaces } from '../../../../src/main/core/ingest/faces/crops';
+import { loadFaceApi, loadFaceModels } from '../../../../src/main/core/ingest/faces/detector';
 import { extractFrames } from '../../../../src/main/core/ingest/video';
 import { tempDir } from '../../../helpers/tmp';
 

@@ -20,7 +20,10 @@ describe('image list parsers', () => {
   });
 
   it('maps AffectNet codes, dropping contempt and non-expressions', () => {
-    const { items, skipped } = parseAffectnetCsv('subDirectory_filePath,face_x,expression\n1/a.jpg,0,1\n1/b.jpg,0,7\n1/c.jpg,0,6\n1/d.jpg,0,10\n', 'a.csv');
+    const { items, skipped } = parseAffectnetCsv(
+      'subDirectory_filePath,face_x,expression\n1/a.jpg,0,1\n1/b.jpg,0,7\n1/c.jpg,0,6\n1/d.jpg,0,10\n',
+      'a.csv',
+    );
     expect(items.map((i) => [i.path, i.label])).toEqual([
       ['1/a.jpg', 4],
       ['1/c.jpg', 1],
@@ -53,7 +56,10 @@ describe('importImages', () => {
     writeFile(join(root, 'img', 'train_00001_aligned.jpg'), FAKE_JPEG);
     writeFile(join(root, 'img', 'train_00002.jpg'), FAKE_JPEG);
     writeFile(join(root, 'img', 'test_0001.jpg'), FAKE_JPEG);
-    const list = writeFile(join(root, 'list_patition_label.txt'), 'train_00001.jpg 1\ntrain_00002.jpg 5\ntest_0001.jpg 7\ntrain_00003.jpg 2\n');
+    const list = writeFile(
+      join(root, 'list_patition_label.txt'),
+      'train_00001.jpg 1\ntrain_00002.jpg 5\ntest_0001.jpg 7\ntrain_00003.jpg 2\n',
+    );
     const db = openDb(join(root, 'p'), { create: true });
     const r = importImages(db, { list, root: join(root, 'img'), format: 'rafdb' });
     expect(r.groups.map((g) => [g.split, g.images, g.missing])).toEqual([

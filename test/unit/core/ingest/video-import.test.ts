@@ -22,7 +22,13 @@ describe('importVideos (real talking-face video)', () => {
     writeFile(join(root, 'ann', 'Train_Set', 'franck clip.txt'), [HEADER7, ...labels.map(String)].join('\n') + '\n');
     const project = join(root, 'proj');
     const db = openDb(project, { create: true });
-    const r = await importVideos(db, { projectDir: project, videos: join(root, 'videos'), annotations: join(root, 'ann'), detector: 'tiny', detectEvery: 4 });
+    const r = await importVideos(db, {
+      projectDir: project,
+      videos: join(root, 'videos'),
+      annotations: join(root, 'ann'),
+      detector: 'tiny',
+      detectEvery: 4,
+    });
     expect(r.errors).toEqual([]);
     expect(r.videos).toHaveLength(1);
     const v = r.videos[0]!;
@@ -38,7 +44,13 @@ describe('importVideos (real talking-face video)', () => {
     const meta = await sharp(frames[0]!.imagePath).metadata();
     expect([meta.width, meta.height]).toEqual([112, 112]);
     // A second run reuses the extracted frames and crops and adds no rows.
-    const again = await importVideos(db, { projectDir: project, videos: join(root, 'videos'), annotations: join(root, 'ann'), detector: 'tiny', detectEvery: 4 });
+    const again = await importVideos(db, {
+      projectDir: project,
+      videos: join(root, 'videos'),
+      annotations: join(root, 'ann'),
+      detector: 'tiny',
+      detectEvery: 4,
+    });
     expect(again.videos[0]!.outcome).toBe('unchanged');
     expect(datasetInfo(db).frames).toBe(36);
   });
@@ -51,7 +63,13 @@ describe('importVideos (real talking-face video)', () => {
     writeFile(join(root, 'ann', 'Train_Set', 'b.txt'), `${HEADER7}\n0\n`);
     const project = join(root, 'proj');
     const db = openDb(project, { create: true });
-    const r = await importVideos(db, { projectDir: project, videos: join(root, 'videos'), annotations: join(root, 'ann'), detector: 'tiny', detectEvery: 4 });
+    const r = await importVideos(db, {
+      projectDir: project,
+      videos: join(root, 'videos'),
+      annotations: join(root, 'ann'),
+      detector: 'tiny',
+      detectEvery: 4,
+    });
     expect(r.errors.map((e) => e.reason)).toEqual([expect.stringMatching(/no video named b\./)]);
     expect(r.warnings.some((w) => /has 3 frame lines but .*a\.mp4 has 12 frames/.test(w.reason))).toBe(true);
   });

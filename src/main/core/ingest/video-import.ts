@@ -8,7 +8,8 @@ import { upsertVideo } from '../../../store/dataset';
 import { ImportError, findAnnotationFiles, parseAbawAnnotation, type ImportWarning } from './abaw';
 import { extractFrames, findVideos, videoStem, videoStemForAnnotation } from './video';
 import type { FaceSelection } from './faces/align';
-import { cropFaces } from './faces/crops';
+import type { CropFacesOptions } from './faces/crops';
+import { FaceCropWorker } from './faces/crop-in-worker';
 import type { FaceBackendPreference, FaceDetectorKind } from './faces/detector';
 import { throwIfAborted, type ProgressFn } from '../../../shared/progress';
 
@@ -21,6 +22,8 @@ export interface VideoImportOptions {
   /** Run the detector every k-th frame and interpolate between (default 5 with tiny, 1 with ssd). */
   detectEvery?: number;
   minScore?: number;
+  /** Detect and crop in a worker thread (default true); false runs tfjs on the calling thread. */
+  faceWorker?: boolean;
   signal?: AbortSignal;
   onProgress?: ProgressFn;
 }
@@ -62,70 +65,81 @@ export async function importVideos(db: Db, opts: VideoImportOptions): Promise<Vi
   const todo = annotations.filter((a) => byStemExtracted.has(videoStemForAnnotation(a.name)));
   const totalFrames = todo.reduce((s, a) => s + byStemExtracted.get(videoStemForAnnotation(a.name))!.frameCount, 0);
   let framesDone = 0;
-  for (const a of todo) {
-    throwIfAborted(opts.signal, 'import');
-    const ex = byStemExtracted.get(videoStemForAnnotation(a.name))!;
-    try {
-      const bytes = readFileSync(a.file);
-      const parsed = parseAbawAnnotation(bytes.toString('utf8'), a.file);
-      const lines = parsed.labels.length;
-      if (lines !== ex.frameCount) {
-        result.warnings.push({
-          file: a.file,
-          line: null,
-          reason: `annotation has ${lines} frame lines but ${ex.file} has ${ex.frameCount} frames`,
-        });
-      }
-      const select: FaceSelection = a.name.endsWith('_left') ? 'left' : a.name.endsWith('_right') ? 'right' : 'largest';
-      const outDir = join(opts.projectDir, 'cache', 'crops', a.name);
-      const base = framesDone;
-      const crops = await cropFaces({
-        framesDir: ex.framesDir,
-        outDir,
-        detector,
-        detectEvery,
-        minScore: opts.minScore,
-        select,
-        signal: opts.signal,
-        onProgress: (p) => {
-          const done = base + p.done;
-          opts.onProgress?.({
-            phase: `crop faces ${a.name}`,
-            done,
-            total: totalFrames,
-            rate: p.rate,
-            etaSeconds: p.rate > 0 ? (totalFrames - done) / p.rate : null,
-          });
-        },
-        ...(process.env.CONCORD_FACE_BACKEND ? { backend: process.env.CONCORD_FACE_BACKEND as FaceBackendPreference } : {}),
-      });
-      framesDone += ex.frameCount;
-      for (const e of crops.errors) result.warnings.push({ file: e.file, line: null, reason: e.reason });
-      const hasFace = new Uint8Array(lines);
-      for (const f of crops.frames) if (f.hasFace && f.index >= 1 && f.index <= lines) hasFace[f.index - 1] = 1;
-      const hash = createHash('sha1').update(bytes).update(hasFace).digest('hex');
-      const outcome = upsertVideo(
-        db,
-        {
-          name: a.name,
-          split: a.split,
-          source: 'video',
-          labelSet: parsed.labelSet,
-          header: parsed.header,
-          annotationFile: a.file,
-          framesDir: outDir,
-          videoFile: ex.file,
-          fps: ex.fps,
-          contentHash: hash,
-        },
-        { labels: parsed.labels, hasFace },
-      );
-      result.videos.push({ name: a.name, split: a.split, frames: ex.frameCount, faces: crops.cropped, fps: ex.fps, lines, outcome });
-    } catch (e) {
-      if (opts.signal?.aborted) throw e;
-      const err = e instanceof ImportError ? e : new ImportError(a.file, null, (e as Error).message);
-      result.errors.push({ file: err.file, line: err.line, reason: err.reason });
-    }
+  // tfjs and the detector run in a worker thread unless asked to stay in this one.
+  const worker = opts.faceWorker === false || !todo.length ? null : new FaceCropWorker();
+  const crop = async (o: CropFacesOptions) => (worker ? worker.crop(o) : (await import('./faces/crops')).cropFaces(o));
+  try {
+    await cropAll();
+  } finally {
+    await worker?.close();
   }
   return result;
+
+  async function cropAll(): Promise<void> {
+    for (const a of todo) {
+      throwIfAborted(opts.signal, 'import');
+      const ex = byStemExtracted.get(videoStemForAnnotation(a.name))!;
+      try {
+        const bytes = readFileSync(a.file);
+        const parsed = parseAbawAnnotation(bytes.toString('utf8'), a.file);
+        const lines = parsed.labels.length;
+        if (lines !== ex.frameCount) {
+          result.warnings.push({
+            file: a.file,
+            line: null,
+            reason: `annotation has ${lines} frame lines but ${ex.file} has ${ex.frameCount} frames`,
+          });
+        }
+        const select: FaceSelection = a.name.endsWith('_left') ? 'left' : a.name.endsWith('_right') ? 'right' : 'largest';
+        const outDir = join(opts.projectDir, 'cache', 'crops', a.name);
+        const base = framesDone;
+        const crops = await crop({
+          framesDir: ex.framesDir,
+          outDir,
+          detector,
+          detectEvery,
+          minScore: opts.minScore,
+          select,
+          signal: opts.signal,
+          onProgress: (p) => {
+            const done = base + p.done;
+            opts.onProgress?.({
+              phase: `crop faces ${a.name}`,
+              done,
+              total: totalFrames,
+              rate: p.rate,
+              etaSeconds: p.rate > 0 ? (totalFrames - done) / p.rate : null,
+            });
+          },
+          ...(process.env.CONCORD_FACE_BACKEND ? { backend: process.env.CONCORD_FACE_BACKEND as FaceBackendPreference } : {}),
+        });
+        framesDone += ex.frameCount;
+        for (const e of crops.errors) result.warnings.push({ file: e.file, line: null, reason: e.reason });
+        const hasFace = new Uint8Array(lines);
+        for (const f of crops.frames) if (f.hasFace && f.index >= 1 && f.index <= lines) hasFace[f.index - 1] = 1;
+        const hash = createHash('sha1').update(bytes).update(hasFace).digest('hex');
+        const outcome = upsertVideo(
+          db,
+          {
+            name: a.name,
+            split: a.split,
+            source: 'video',
+            labelSet: parsed.labelSet,
+            header: parsed.header,
+            annotationFile: a.file,
+            framesDir: outDir,
+            videoFile: ex.file,
+            fps: ex.fps,
+            contentHash: hash,
+          },
+          { labels: parsed.labels, hasFace },
+        );
+        result.videos.push({ name: a.name, split: a.split, frames: ex.frameCount, faces: crops.cropped, fps: ex.fps, lines, outcome });
+      } catch (e) {
+        if (opts.signal?.aborted) throw e;
+        const err = e instanceof ImportError ? e : new ImportError(a.file, null, (e as Error).message);
+        result.errors.push({ file: err.file, line: err.line, reason: err.reason });
+      }
+    }
+  }
 }

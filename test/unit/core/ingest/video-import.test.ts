@@ -53,6 +53,8 @@ describe('importVideos (real talking-face video)', () => {
     });
     expect(again.videos[0]!.outcome).toBe('unchanged');
     expect(datasetInfo(db).frames).toBe(36);
+    // detection ran in the face worker: tfjs never started an engine on this thread
+    expect((globalThis as { _tfengine?: unknown })._tfengine).toBeUndefined();
   });
 
   it('reports an annotation file whose video is missing, and warns when line and frame counts differ', async () => {

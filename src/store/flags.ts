@@ -148,7 +148,7 @@ export interface QueueCursor {
   id: number;
 }
 
-export interface QueueItem {
+export interface QueueRow {
   flagId: number;
   frameId: number;
   runId: number;
@@ -230,7 +230,7 @@ interface QueueRaw extends Omit<FlagRow, 'created_at'> {
   original: number;
 }
 
-function toQueueItem(r: QueueRaw): QueueItem {
+function toQueueItem(r: QueueRaw): QueueRow {
   return {
     flagId: r.id,
     frameId: r.frame_id,
@@ -264,7 +264,7 @@ const PAGE_COLUMNS = `q.id, q.frame_id, q.run_id, q.video_id, q.idx, q.rule, q.g
 export function queuePage(
   db: Db,
   opts: { filter?: QueueFilter; after?: QueueCursor; limit?: number } = {},
-): { items: QueueItem[]; next: QueueCursor | null } {
+): { items: QueueRow[]; next: QueueCursor | null } {
   const limit = opts.limit ?? 100;
   const w = flagWhere(db, opts.filter ?? {}, 'queue');
   if (w.empty) return { items: [], next: null };
@@ -285,23 +285,23 @@ export function queuePage(
   return { items, next: items.length === limit && last ? { score: last.score, id: last.flagId } : null };
 }
 
-export interface PairCount {
+export interface PairCountRow {
   given: number;
   suggested: number;
   n: number;
 }
 
 /** Flags per (given, suggested), from the trigger-maintained counts table. */
-export function pairCounts(db: Db, status: 'open' | 'decided' | 'all' = 'open'): PairCount[] {
+export function pairCounts(db: Db, status: 'open' | 'decided' | 'all' = 'open'): PairCountRow[] {
   if (status === 'all') {
     return stmt(
       db,
       'SELECT given, suggested, SUM(n) AS n FROM flag_pair_counts GROUP BY given, suggested HAVING SUM(n) > 0 ORDER BY n DESC, given, suggested',
-    ).all() as PairCount[];
+    ).all() as PairCountRow[];
   }
   return stmt(db, 'SELECT given, suggested, n FROM flag_pair_counts WHERE status = ? AND n > 0 ORDER BY n DESC, given, suggested').all(
     status,
-  ) as PairCount[];
+  ) as PairCountRow[];
 }
 
 export interface Segment {

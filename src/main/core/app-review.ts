@@ -1,25 +1,35 @@
 // The review and export requests of the contract, adapted from the review core's shapes.
-import type { FrameDetail, PairCount, QueueItem, QueuePage, RequestPayload, Results, SegmentItem } from '../../shared/api';
-import type { Db } from '../../store/db';
+import type {
+  ExportResult,
+  FrameDetail,
+  PairCount,
+  QueueItem,
+  QueuePage,
+  RequestPayload,
+  Results,
+  ScoreSummary,
+  SegmentItem,
+} from '../../shared/api';
+import { openDb, type Db } from '../../store/db';
 import { framePathOf } from '../../store/dataset';
 import { reviewCounts } from '../../store/decisions';
-import { flagSegments, pairCounts, queuePage, type QueueItem as StoreQueueItem } from '../../store/flags';
+import { flagSegments, pairCounts, queuePage, type QueueRow } from '../../store/flags';
 import { frameDetail as storeFrameDetail, videoTimeline } from './review/frame-detail';
-import { decide as decideFrames, redo as redoGroup, undo as undoGroup } from './review/decisions';
-import { scoreRun } from './review/flags';
-import { exportPreview as previewExport, exportProject } from './export/export';
+import { decide as decideFrames, decideInBatches, redo as redoGroup, undo as undoGroup } from './review/decisions';
+import { checkScoreOptions, scoreRunAsync } from './review/flags';
+import { exportPreview as previewExport, exportProjectAsync } from './export/export';
 import type { Core } from './app';
 
 export function framePathById(db: Db, frameId: number): string | null {
   return framePathOf(db, frameId);
 }
 
-function netProbsOf(item: StoreQueueItem): number[] {
+function netProbsOf(item: QueueRow): number[] {
   const per = (item.details as { perNet?: number[] } | null)?.perNet;
   return Array.isArray(per) ? per : [];
 }
 
-function toItem(i: StoreQueueItem): QueueItem {
+function toItem(i: QueueRow): QueueItem {
   return {
     flagId: i.flagId,
     frameId: i.frameId,
@@ -116,27 +126,75 @@ export function counts(db: Db): Results['review.counts'] {
   return { flagged: c.open + c.decided, reviewed: c.decided, remaining: c.open };
 }
 
+/** Starts the scoring job (the options are checked first, so a bad run or rule is the request's error). */
 export function score(core: Core, p: RequestPayload<'flags.score'>): Results['flags.score'] {
-  const r = scoreRun(core.db, { runId: p.runId, rule: p.rule, threshold: p.threshold, smooth: p.smooth, projectDir: core.projectDir });
-  return { runId: r.runId, flagged: r.flagged, scored: r.scored, rule: r.rule };
+  const opts = { runId: p.runId, rule: p.rule, threshold: p.threshold, smooth: p.smooth, projectDir: core.projectDir };
+  checkScoreOptions(core.db, opts);
+  return core.jobs.start('flags.score', async (c): Promise<ScoreSummary> => {
+    const r = await scoreRunAsync(core.db, { ...opts, signal: c.signal, onProgress: c.progress });
+    return { runId: r.runId, flagged: r.flagged, scored: r.scored, rule: r.rule };
+  });
 }
 
-export function decide(core: Core, p: RequestPayload<'review.decide'>): Results['review.decide'] {
-  const r = decideFrames(core.db, { frameIds: p.frameIds, action: p.action, label: p.label, actor: 'ui' });
-  core.emit('review.changed', { frameIds: r.changes.map((c) => c.frameId) });
-  return { decided: r.changes.length, groupId: r.groupId };
+/** From this many frames, a decision is applied in batches (decideInBatches) and reports progress as a job. */
+export const BULK_DECIDE = 2000;
+
+const reviewWrites = new WeakMap<Core, Promise<unknown>>();
+
+/** Decisions, undo and redo of one core run one after another, so none lands inside a bulk decision. */
+function inTurn<T>(core: Core, fn: () => T | Promise<T>): Promise<T> {
+  const run = (reviewWrites.get(core) ?? Promise.resolve()).then(fn);
+  reviewWrites.set(
+    core,
+    run.catch(() => undefined),
+  );
+  return run;
 }
 
-export function undo(core: Core): Results['review.undo'] {
-  const r = undoGroup(core.db, { actor: 'ui' });
-  if (r) core.emit('review.changed', { frameIds: r.changes.map((c) => c.frameId) });
-  return { undone: r?.changes.length ?? 0 };
+export function decide(core: Core, p: RequestPayload<'review.decide'>): Promise<Results['review.decide']> {
+  return inTurn(core, async () => {
+    const opts = { frameIds: p.frameIds, action: p.action, label: p.label, actor: 'ui' };
+    const r = p.frameIds.length < BULK_DECIDE ? decideFrames(core.db, opts) : await bulkDecide(core, opts);
+    core.emit('review.changed', { frameIds: r.changes.map((c) => c.frameId) });
+    return { decided: r.changes.length, groupId: r.groupId };
+  });
 }
 
-export function redo(core: Core): Results['review.redo'] {
-  const r = redoGroup(core.db, { actor: 'ui' });
-  if (r) core.emit('review.changed', { frameIds: r.changes.map((c) => c.frameId) });
-  return { redone: r?.changes.length ?? 0 };
+/** A large decision as a progress-only job; resolves with decideInBatches' result. */
+function bulkDecide(core: Core, opts: Parameters<typeof decideInBatches>[1]): ReturnType<typeof decideInBatches> {
+  return new Promise((resolve, reject) => {
+    core.jobs.start(
+      'review.decide',
+      async (c) => {
+        try {
+          const r = await decideInBatches(core.db, { ...opts, onProgress: c.progress });
+          resolve(r);
+          return { decided: r.changes.length, groupId: r.groupId };
+        } catch (e) {
+          reject(e as Error);
+          throw e;
+        }
+      },
+      undefined,
+      { cancellable: false },
+    );
+  });
+}
+
+export function undo(core: Core): Promise<Results['review.undo']> {
+  return inTurn(core, () => {
+    const r = undoGroup(core.db, { actor: 'ui' });
+    if (r) core.emit('review.changed', { frameIds: r.changes.map((c) => c.frameId) });
+    return { undone: r?.changes.length ?? 0 };
+  });
+}
+
+export function redo(core: Core): Promise<Results['review.redo']> {
+  return inTurn(core, () => {
+    const r = redoGroup(core.db, { actor: 'ui' });
+    if (r) core.emit('review.changed', { frameIds: r.changes.map((c) => c.frameId) });
+    return { redone: r?.changes.length ?? 0 };
+  });
 }
 
 export function exportPreview(db: Db): Results['export.preview'] {
@@ -148,7 +206,27 @@ export function exportPreview(db: Db): Results['export.preview'] {
   };
 }
 
+/** Starts the export job (the output folder is checked first, so a refused path is the request's error). */
 export function exportRun(core: Core, p: RequestPayload<'export.run'>): Results['export.run'] {
-  const r = exportProject(core.db, { format: p.format, outDir: core.path(p.outDir) });
-  return { format: r.format, paths: r.files, summary: r.summary };
+  const outDir = core.path(p.outDir);
+  return core.jobs.start('export.run', async (c): Promise<ExportResult> => {
+    // One WAL snapshot for the whole export: a read transaction on its own read-only connection,
+    // so decisions committed while the files are written appear in none of them.
+    const snapshot = openDb(core.projectDir, { readonly: true });
+    try {
+      snapshot.exec('BEGIN');
+      snapshot.prepare('SELECT count(*) FROM videos').get(); // the first read fixes the snapshot
+      const r = await exportProjectAsync(snapshot, {
+        format: p.format,
+        outDir,
+        signal: c.signal,
+        onProgress: c.progress,
+        recordDb: core.db,
+      });
+      return { format: r.format, paths: r.files, summary: r.summary };
+    } finally {
+      if (snapshot.inTransaction) snapshot.exec('ROLLBACK');
+      snapshot.close();
+    }
+  });
 }

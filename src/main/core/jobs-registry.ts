@@ -18,6 +18,8 @@ interface Entry {
   info: JobInfo;
   abort: AbortController;
   extra?: { pause?(): void; resume?(): void; cancel?(): void };
+  /** False for a job that must finish once started (jobs.cancel then says no). */
+  cancellable: boolean;
 }
 
 export class JobRegistry {
@@ -26,9 +28,9 @@ export class JobRegistry {
   constructor(private readonly hooks: JobHooks) {}
 
   /** Run `work` as a job; returns at once with its info. */
-  start(kind: JobKind, work: (c: JobControls) => Promise<unknown>, extra?: Entry['extra']): JobInfo {
+  start(kind: JobKind, work: (c: JobControls) => Promise<unknown>, extra?: Entry['extra'], opts: { cancellable?: boolean } = {}): JobInfo {
     const info: JobInfo = { jobId: randomUUID(), kind, status: 'running', progress: null };
-    const entry: Entry = { info, abort: new AbortController(), extra };
+    const entry: Entry = { info, abort: new AbortController(), extra, cancellable: opts.cancellable ?? true };
     this.jobs.set(info.jobId, entry);
     const controls: JobControls = {
       signal: entry.abort.signal,
@@ -79,7 +81,7 @@ export class JobRegistry {
 
   cancel(jobId: string): boolean {
     const e = this.jobs.get(jobId);
-    if (!e || (e.info.status !== 'running' && e.info.status !== 'paused')) return false;
+    if (!e || !e.cancellable || (e.info.status !== 'running' && e.info.status !== 'paused')) return false;
     e.abort.abort();
     e.extra?.cancel?.();
     return true;

@@ -10,6 +10,9 @@ export const JOB_LABELS: Record<JobKind, string> = {
   'train.finetune': 'Fine-tuning',
   'train.pretrain': 'Pretraining',
   infer: 'Inference',
+  'flags.score': 'Scoring',
+  'export.run': 'Export',
+  'review.decide': 'Bulk decision',
 };
 
 export function jobLabel(kind: JobKind): string {

@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import type { Db } from '../../../store/db';
 import { exportVideos, videoCurrentLabels, type ExportVideo } from '../../../store/exports';
 import { ABAW7_HEADER, ABAW8_HEADER } from '../../../shared/labels';
-import { ExportError, ensureOutputDir, ensureSubdir, writeFilesAtomic, type AtomicOptions } from './atomic';
+import { ExportError, ensureOutputDir, ensureSubdir, writeFilesAtomic, writeFilesAtomicAsync, type AtomicOptions } from './atomic';
+import { ProgressTracker, type ProgressFn } from '../../../shared/progress';
 
 /** Still-image sets (one group per split) have no per-frame annotation file to write back. */
 export const IMAGE_LIST_SOURCES = ['rafdb', 'affectnet', 'csv'];
@@ -41,6 +42,35 @@ export function abawFileText(video: ExportVideo, rows: [number, number][]): stri
 }
 
 export function writeAbawExport(db: Db, outDir: string, opts: AtomicOptions = {}): AbawExportSummary {
+  const plan = abawFiles(db, outDir);
+  const written = writeFilesAtomic(plan.files(), opts);
+  return { videos: plan.videos.length, skipped: plan.skipped, lines: plan.lines(), files: written };
+}
+
+/**
+ * writeAbawExport as a job: the event loop gets a turn between videos, progress counts videos,
+ * and a cancel between videos leaves the previous files as they were.
+ */
+export async function writeAbawExportAsync(
+  db: Db,
+  outDir: string,
+  opts: AtomicOptions & { signal?: AbortSignal; onProgress?: ProgressFn } = {},
+): Promise<AbawExportSummary> {
+  const plan = abawFiles(db, outDir);
+  const tracker = new ProgressTracker('write annotation files', plan.videos.length, opts.onProgress);
+  tracker.emit();
+  async function* paced() {
+    for (const f of plan.files()) {
+      yield f;
+      tracker.add(1, f.path);
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+  }
+  const written = await writeFilesAtomicAsync(paced(), opts);
+  return { videos: plan.videos.length, skipped: plan.skipped, lines: plan.lines(), files: written };
+}
+
+function abawFiles(db: Db, outDir: string) {
   const root = ensureOutputDir(outDir);
   const all = exportVideos(db);
   const videos = all.filter((v) => !IMAGE_LIST_SOURCES.includes(v.source));
@@ -59,6 +89,5 @@ export function writeAbawExport(db: Db, outDir: string, opts: AtomicOptions = {}
       yield { path: join(dir, `${safeName('video', v.name)}.txt`), data: abawFileText(v, rows) };
     }
   }
-  const written = writeFilesAtomic(files(), opts);
-  return { videos: videos.length, skipped, lines, files: written };
+  return { videos, skipped, files, lines: () => lines };
 }

@@ -4,6 +4,7 @@
 import * as nodeFs from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { throwIfAborted } from '../../../shared/progress';
 
 export class ExportError extends Error {
   constructor(message: string) {
@@ -158,6 +159,35 @@ export function writeFilesAtomic(files: Iterable<{ path: string; data: string | 
     for (const s of staged) removeQuietly(fs, s.tmp);
     throw e;
   }
+  return renameStaged(fs, staged);
+}
+
+/**
+ * writeFilesAtomic for long exports: `files` may be an async generator (which can give the event
+ * loop a turn between files), and a cancelled `signal` between files removes every temp file.
+ */
+export async function writeFilesAtomicAsync(
+  files: AsyncIterable<{ path: string; data: string | Uint8Array }> | Iterable<{ path: string; data: string | Uint8Array }>,
+  opts: AtomicOptions & { signal?: AbortSignal } = {},
+): Promise<string[]> {
+  const fs: AtomicFs = { ...realFs, ...opts.fs };
+  const doSync = opts.fsync ?? true;
+  const staged: { tmp: string; target: string }[] = [];
+  try {
+    for await (const f of files) {
+      throwIfAborted(opts.signal, 'export');
+      const target = resolve(f.path);
+      staged.push({ tmp: writeTemp(fs, target, f.data, doSync), target });
+    }
+    throwIfAborted(opts.signal, 'export');
+  } catch (e) {
+    for (const s of staged) removeQuietly(fs, s.tmp);
+    throw e;
+  }
+  return renameStaged(fs, staged);
+}
+
+function renameStaged(fs: AtomicFs, staged: { tmp: string; target: string }[]): string[] {
   const done: string[] = [];
   try {
     for (const s of staged) {

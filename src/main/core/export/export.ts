@@ -2,14 +2,15 @@
 // the exports table; and a preview of what an export would change.
 import type { Db } from '../../../store/db';
 import { changedFrames, labelChangeCounts, recordExport, type LabelPairCount } from '../../../store/exports';
-import { writeAbawExport } from './abaw-writer';
+import { writeAbawExport, writeAbawExportAsync, type AbawExportSummary } from './abaw-writer';
+import { ProgressTracker, throwIfAborted, type ProgressFn } from '../../../shared/progress';
 import { writeCsvExport } from './csv-writer';
 import { writeReport } from './report';
 import { ExportError, ensureOutputDir, type AtomicOptions } from './atomic';
 
 export type ExportFormat = 'abaw' | 'csv' | 'report';
 
-export interface ExportResult {
+export interface ExportOutcome {
   format: ExportFormat;
   outDir: string;
   files: string[];
@@ -17,18 +18,66 @@ export interface ExportResult {
   exportId: number;
 }
 
-export function exportProject(db: Db, opts: { format: ExportFormat; outDir: string } & AtomicOptions): ExportResult {
+export function exportProject(db: Db, opts: { format: ExportFormat; outDir: string } & AtomicOptions): ExportOutcome {
   const outDir = ensureOutputDir(opts.outDir);
   const io: AtomicOptions = { fs: opts.fs, fsync: opts.fsync };
+  if (opts.format === 'abaw') {
+    const r = writeAbawExport(db, outDir, io);
+    return finish(db, opts.format, outDir, r.files, abawSummary(db, r));
+  }
+  return exportOneFile(db, opts.format, outDir, io);
+}
+
+export interface ExportJobOptions extends AtomicOptions {
+  format: ExportFormat;
+  outDir: string;
+  signal?: AbortSignal;
+  onProgress?: ProgressFn;
+  /** Where the export's own record is written when `db` is a read-only snapshot connection. */
+  recordDb?: Db;
+}
+
+/**
+ * exportProject as a job: ABAW files are written a video at a time with the event loop free in
+ * between (progress in videos, cancel between videos changes nothing on disk); the CSV and the
+ * report are one file each, read in one go. The result equals exportProject's.
+ */
+export async function exportProjectAsync(db: Db, opts: ExportJobOptions): Promise<ExportOutcome> {
+  const outDir = ensureOutputDir(opts.outDir);
+  const io: AtomicOptions = { fs: opts.fs, fsync: opts.fsync };
+  if (opts.format === 'abaw') {
+    const r = await writeAbawExportAsync(db, outDir, { ...io, signal: opts.signal, onProgress: opts.onProgress });
+    throwIfAborted(opts.signal, 'export');
+    return finish(db, opts.format, outDir, r.files, abawSummary(db, r), opts.recordDb);
+  }
+  const tracker = new ProgressTracker(`write ${opts.format}`, 1, opts.onProgress);
+  tracker.emit();
+  throwIfAborted(opts.signal, 'export');
+  const r = exportOneFile(db, opts.format, outDir, io, opts.recordDb);
+  tracker.add(1);
+  return r;
+}
+
+function abawSummary(db: Db, r: AbawExportSummary): Record<string, unknown> {
+  return { videos: r.videos, lines: r.lines, skipped: r.skipped, changed: countChanged(db) };
+}
+
+function finish(
+  db: Db,
+  format: ExportFormat,
+  outDir: string,
+  files: string[],
+  summary: Record<string, unknown>,
+  recordDb: Db = db,
+): ExportOutcome {
+  const exportId = recordExport(recordDb, format, outDir, { ...summary, files: files.length });
+  return { format, outDir, files, summary, exportId };
+}
+
+function exportOneFile(db: Db, format: ExportFormat, outDir: string, io: AtomicOptions, recordDb: Db = db): ExportOutcome {
   let files: string[];
   let summary: Record<string, unknown>;
-  switch (opts.format) {
-    case 'abaw': {
-      const r = writeAbawExport(db, outDir, io);
-      files = r.files;
-      summary = { videos: r.videos, lines: r.lines, skipped: r.skipped, changed: countChanged(db) };
-      break;
-    }
+  switch (format) {
     case 'csv': {
       const r = writeCsvExport(db, outDir, io);
       files = r.files;
@@ -42,10 +91,9 @@ export function exportProject(db: Db, opts: { format: ExportFormat; outDir: stri
       break;
     }
     default:
-      throw new ExportError(`unknown export format "${String(opts.format)}" (expected abaw, csv or report)`);
+      throw new ExportError(`unknown export format "${String(format)}" (expected abaw, csv or report)`);
   }
-  const exportId = recordExport(db, opts.format, outDir, { ...summary, files: files.length });
-  return { format: opts.format, outDir, files, summary, exportId };
+  return finish(db, format, outDir, files, summary, recordDb);
 }
 
 function countChanged(db: Db): number {

@@ -1,6 +1,7 @@
 // Review decisions with an append-only audit trail, undo and redo.
 // One decide() call is one group: all its frames change in one transaction, and undo/redo act on
-// whole groups. Undo and redo append 'undo'/'redo' rows; nothing is ever deleted.
+// whole groups (decideInBatches: a large group, checked whole, then written in batches). Undo and
+// redo append 'undo'/'redo' rows; nothing is ever deleted.
 //   accept   current label := the flag's suggestion (the frame must have a flag)
 //   relabel  current label := label K
 //   keep     current label := the original label (the reviewer says the file was right)
@@ -24,6 +25,7 @@ import {
 import { ReviewAction } from '../../../shared/api';
 import { classCount, type LabelSetId } from '../../../shared/labels';
 import { labelAfter } from '../../../shared/decisions';
+import { ProgressTracker, type ProgressFn } from '../../../shared/progress';
 
 export class DecisionError extends Error {
   constructor(message: string) {
@@ -46,7 +48,7 @@ export interface FrameChange {
   after: number;
 }
 
-export interface DecideResult {
+export interface DecisionGroup {
   groupId: number;
   action: ReviewAction;
   changes: FrameChange[];
@@ -58,7 +60,7 @@ export interface RevertResult {
   changes: FrameChange[];
 }
 
-export function decide(db: Db, opts: DecideOptions): DecideResult {
+function checkOptions(opts: DecideOptions): { action: ReviewAction; frameIds: number[]; actor: string | null } {
   const parsed = ReviewAction.safeParse(opts.action);
   if (!parsed.success) throw new DecisionError(`unknown action "${String(opts.action)}" (expected accept, relabel, keep, exclude or skip)`);
   const action = parsed.data;
@@ -70,43 +72,98 @@ export function decide(db: Db, opts: DecideOptions): DecideResult {
   } else if (opts.label !== undefined) {
     throw new DecisionError(`a label is only given with relabel, not with ${action}`);
   }
-  const frameIds = [...new Set(opts.frameIds)];
-  const actor = opts.actor ?? null;
+  return { action, frameIds: [...new Set(opts.frameIds)], actor: opts.actor ?? null };
+}
 
+/** A frame's state and flag, or the DecisionError that refuses this decision on it (reads only). */
+function checkFrame(db: Db, frameId: number, action: ReviewAction, label: number | undefined) {
+  const st = Number.isInteger(frameId) ? frameInfo(db, frameId) : undefined;
+  if (!st) throw new DecisionError(`frame ${String(frameId)} does not exist`);
+  const flag = currentFlagOf(db, frameId);
+  if (action === 'accept' && !flag) {
+    throw new DecisionError(`frame ${frameId} (${st.video}:${st.idx}) has no flag, so there is no suggestion to accept`);
+  }
+  if (action === 'relabel') {
+    const max = classCount(st.labelSet as LabelSetId) - 1;
+    if (label! > max) throw new DecisionError(`label ${label} is out of range for ${st.video} (${st.labelSet}: 0..${max})`);
+  }
+  return { st, flag };
+}
+
+function decideFrame(
+  db: Db,
+  frameId: number,
+  action: ReviewAction,
+  label: number | undefined,
+  actor: string | null,
+  groupId: number,
+): FrameChange {
+  const { st, flag } = checkFrame(db, frameId, action, label);
+  const after = labelAfter(action, { original: st.original, current: st.current, suggested: flag?.suggested ?? null }, label);
+  insertDecision(db, {
+    frame_id: frameId,
+    action,
+    label_before: st.current,
+    label_after: after,
+    rule: flag?.rule ?? null,
+    score: flag?.score ?? null,
+    run_id: flag?.run_id ?? null,
+    flag_id: flag?.id ?? null,
+    reverts_id: null,
+    actor,
+    group_id: groupId,
+  });
+  if (after !== st.current) setCurrentLabel(db, frameId, after);
+  if (flag && action !== 'skip' && flag.status !== 'decided') setFlagStatus(db, flag.id, 'decided');
+  return { frameId, before: st.current, after };
+}
+
+export function decide(db: Db, opts: DecideOptions): DecisionGroup {
+  const { action, frameIds, actor } = checkOptions(opts);
   return writeTransaction(db, () => {
     const groupId = insertGroup(db, { action, label: opts.label ?? null, actor, frames: frameIds.length });
-    const changes: FrameChange[] = [];
-    for (const frameId of frameIds) {
-      const st = Number.isInteger(frameId) ? frameInfo(db, frameId) : undefined;
-      if (!st) throw new DecisionError(`frame ${String(frameId)} does not exist`);
-      const flag = currentFlagOf(db, frameId);
-      if (action === 'accept' && !flag) {
-        throw new DecisionError(`frame ${frameId} (${st.video}:${st.idx}) has no flag, so there is no suggestion to accept`);
-      }
-      if (action === 'relabel') {
-        const max = classCount(st.labelSet as LabelSetId) - 1;
-        if (opts.label! > max) throw new DecisionError(`label ${opts.label} is out of range for ${st.video} (${st.labelSet}: 0..${max})`);
-      }
-      const after = labelAfter(action, { original: st.original, current: st.current, suggested: flag?.suggested ?? null }, opts.label);
-      insertDecision(db, {
-        frame_id: frameId,
-        action,
-        label_before: st.current,
-        label_after: after,
-        rule: flag?.rule ?? null,
-        score: flag?.score ?? null,
-        run_id: flag?.run_id ?? null,
-        flag_id: flag?.id ?? null,
-        reverts_id: null,
-        actor,
-        group_id: groupId,
-      });
-      if (after !== st.current) setCurrentLabel(db, frameId, after);
-      if (flag && action !== 'skip' && flag.status !== 'decided') setFlagStatus(db, flag.id, 'decided');
-      changes.push({ frameId, before: st.current, after });
-    }
+    const changes = frameIds.map((frameId) => decideFrame(db, frameId, action, opts.label, actor, groupId));
     return { groupId, action, changes };
   });
+}
+
+export interface BatchedDecideOptions extends DecideOptions {
+  /** Frames per transaction (default 1000). */
+  batch?: number;
+  onProgress?: ProgressFn;
+}
+
+/**
+ * decide() for large groups, without holding the thread: every frame is checked first (a refused
+ * frame refuses the whole group, before anything is written), then the frames are decided `batch`
+ * per transaction, with the event loop free in between. It is one group all the same, so undo and
+ * redo act on it whole. Callers keep other decisions from interleaving (app-review's queue).
+ */
+export async function decideInBatches(db: Db, opts: BatchedDecideOptions): Promise<DecisionGroup> {
+  const { action, frameIds, actor } = checkOptions(opts);
+  const batch = Math.max(1, Math.floor(opts.batch ?? 1000));
+  const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
+  const checking = new ProgressTracker('check frames', frameIds.length, opts.onProgress);
+  for (let i = 0; i < frameIds.length; i += batch) {
+    const part = frameIds.slice(i, i + batch);
+    for (const frameId of part) checkFrame(db, frameId, action, opts.label);
+    checking.add(part.length);
+    await turn();
+  }
+  const deciding = new ProgressTracker('decide', frameIds.length, opts.onProgress);
+  let groupId = 0;
+  const changes: FrameChange[] = [];
+  for (let i = 0; i < frameIds.length; i += batch) {
+    const part = frameIds.slice(i, i + batch);
+    const made = writeTransaction(db, () => {
+      groupId ||= insertGroup(db, { action, label: opts.label ?? null, actor, frames: frameIds.length });
+      return part.map((frameId) => decideFrame(db, frameId, action, opts.label, actor, groupId));
+    });
+    changes.push(...made);
+    deciding.add(part.length);
+    await turn();
+  }
+  return { groupId, action, changes };
 }
 
 function revert(db: Db, direction: 'undo' | 'redo', actor: string | null): RevertResult | null {

@@ -108,11 +108,11 @@ function resolveRun(db: Db, opts: ScoreOptions): number {
   return run.id;
 }
 
-/**
- * Score a run and return the flags the rule would raise (best first unless order = 'frame'). Reads only: the detection
- * bench uses it to compare rules without touching the queue.
- */
-export function computeFlags(db: Db, opts: ScoreOptions = {}): { result: ScoreResult; flags: Candidate[] } {
+/** The options' rule, run, minimum score and smoothing, or a ScoringError saying what is wrong (reads only). */
+export function checkScoreOptions(
+  db: Db,
+  opts: ScoreOptions,
+): { rule: FlagRule; runId: number; minScore: number | undefined; smooth: number } {
   const rule = opts.rule ?? 'all-agree';
   if (!['all-agree', 'confident-learning', 'score-threshold'].includes(rule)) throw new ScoringError(`unknown rule "${rule}"`);
   const runId = resolveRun(db, opts);
@@ -121,6 +121,42 @@ export function computeFlags(db: Db, opts: ScoreOptions = {}): { result: ScoreRe
   const smooth = opts.smooth ?? 0;
   if (!(Number.isInteger(smooth) && smooth >= 0 && smooth <= 100))
     throw new ScoringError(`smoothing ${smooth} is not a whole number of frames in [0, 100]`);
+  return { rule, runId, minScore, smooth };
+}
+
+/**
+ * Score a run and return the flags the rule would raise (best first unless order = 'frame'). Reads only: the detection
+ * bench uses it to compare rules without touching the queue.
+ */
+export function computeFlags(db: Db, opts: ScoreOptions = {}): { result: ScoreResult; flags: Candidate[] } {
+  const steps = scoringSteps(db, opts);
+  for (;;) {
+    const r = steps.next();
+    if (r.done) return r.value;
+  }
+}
+
+/** computeFlags, giving the event loop a turn about every `sliceMs` of work (between videos). */
+export async function computeFlagsAsync(
+  db: Db,
+  opts: ScoreOptions & { sliceMs?: number } = {},
+): Promise<{ result: ScoreResult; flags: Candidate[] }> {
+  const steps = scoringSteps(db, opts);
+  const slice = opts.sliceMs ?? 20;
+  let since = performance.now();
+  for (;;) {
+    const r = steps.next();
+    if (r.done) return r.value;
+    if (performance.now() - since >= slice) {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      since = performance.now();
+    }
+  }
+}
+
+/** The scoring pass as steps: it yields after each video, so a caller may pause between them. */
+function* scoringSteps(db: Db, opts: ScoreOptions): Generator<void, { result: ScoreResult; flags: Candidate[] }, void> {
+  const { rule, runId, minScore, smooth } = checkScoreOptions(db, opts);
   const videos = videoIds(db);
   const imageSets = smooth > 0 ? imageSetIds(db) : new Set<number>();
   const predictionsOf = (videoId: number) => {
@@ -136,6 +172,7 @@ export function computeFlags(db: Db, opts: ScoreOptions = {}): { result: ScoreRe
     for (const v of videos) {
       throwIfAborted(opts.signal, 'scoring');
       const vp = predictionsOf(v);
+      yield;
       if (!vp) continue;
       const size = vp.nets * vp.classes;
       acc ??= new ClassThresholds(vp.classes);
@@ -152,6 +189,7 @@ export function computeFlags(db: Db, opts: ScoreOptions = {}): { result: ScoreRe
   const tracker = new ProgressTracker('score', videos.length, opts.onProgress);
 
   for (const videoId of videos) {
+    if (tracker.done > 0) yield;
     throwIfAborted(opts.signal, 'scoring');
     tracker.add(1);
     const vp = predictionsOf(videoId);
@@ -222,6 +260,14 @@ export function computeFlags(db: Db, opts: ScoreOptions = {}): { result: ScoreRe
 export function scoreRun(db: Db, opts: ScoreOptions = {}): ScoreResult {
   // inserted in frame order: equal scores then page in frame order, and segment scans read the table in order
   const { result, flags } = computeFlags(db, { ...opts, order: 'frame' });
+  replaceOpenFlags(db, flags);
+  return result;
+}
+
+/** scoreRun for hosts that must stay responsive: the scoring yields between videos; the write is one transaction. */
+export async function scoreRunAsync(db: Db, opts: ScoreOptions = {}): Promise<ScoreResult> {
+  const { result, flags } = await computeFlagsAsync(db, { ...opts, order: 'frame' });
+  throwIfAborted(opts.signal, 'scoring');
   replaceOpenFlags(db, flags);
   return result;
 }

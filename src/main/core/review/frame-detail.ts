@@ -20,7 +20,7 @@ export interface NeighbourFrame {
   imagePath: string;
 }
 
-export interface FrameDetail {
+export interface FrameRecordDetail {
   frameId: number;
   videoId: number;
   video: string;
@@ -47,7 +47,7 @@ function consensusOf(p: FramePrediction): { mean: Float32Array; consensus: numbe
   return { mean, consensus: argmax(mean) };
 }
 
-export function frameDetail(db: Db, frameId: number, opts: { context?: number; runId?: number } = {}): FrameDetail {
+export function frameDetail(db: Db, frameId: number, opts: { context?: number; runId?: number } = {}): FrameRecordDetail {
   const k = opts.context ?? 4;
   const f = frameInfo(db, frameId);
   if (!f) throw new Error(`frame ${frameId} does not exist`);

@@ -13,11 +13,13 @@ import type {
   QueueItem,
   ReviewAction,
   ReviewCounts,
+  ScoreSummary,
   SegmentItem,
 } from '../../../shared/api';
 import { labelAfter } from '../../../shared/decisions';
 import { useApi } from '../api';
 import { isTrainJob } from '../jobs';
+import { runJob } from '../job-result';
 import { labelName } from '../format';
 
 const PAGE = 500;
@@ -51,7 +53,11 @@ export const useReviewStore = defineStore('review', () => {
     smooth: 2,
     runId: null,
   });
-  const lastScore = ref<{ runId: number; flagged: number; scored: number; rule: string } | null>(null);
+  const lastScore = ref<ScoreSummary | null>(null);
+  /** A bulk decision being applied (its progress), if any. */
+  const bulk = ref<{ jobId: string; progress: Progress } | null>(null);
+  /** The scoring job while it runs. */
+  const scoreJob = ref<{ jobId: string; progress: Progress | null } | null>(null);
 
   const focused = computed(() => items.value[focus.value] ?? null);
   const hasMore = computed(() => nextCursor.value !== null);
@@ -304,19 +310,31 @@ export const useReviewStore = defineStore('review', () => {
   }
 
   async function score(): Promise<void> {
+    if (scoreJob.value) return;
     error.value = null;
     try {
       const s = scoring.value;
-      lastScore.value = await api.request('flags.score', {
+      const payload = {
         rule: s.rule,
         ...(s.threshold !== null ? { threshold: s.threshold } : {}),
         ...(s.smooth > 0 ? { smooth: s.smooth } : {}),
         ...(s.runId !== null ? { runId: s.runId } : {}),
+      };
+      lastScore.value = await runJob<ScoreSummary>(api, () => api.request('flags.score', payload), {
+        onStart: (j) => (scoreJob.value = { jobId: j.jobId, progress: j.progress }),
+        onProgress: (p) => scoreJob.value && (scoreJob.value.progress = p),
       });
+      scoreJob.value = null;
       await reload();
     } catch (e) {
       error.value = (e as Error).message;
+    } finally {
+      scoreJob.value = null;
     }
+  }
+
+  async function cancelScore(): Promise<void> {
+    if (scoreJob.value) await api.request('jobs.cancel', { jobId: scoreJob.value.jobId }).catch(() => undefined);
   }
 
   api.on('review.changed', (e) => {
@@ -339,9 +357,19 @@ export const useReviewStore = defineStore('review', () => {
       job.value.error = e.error;
     }
   });
+  // A large decision (a segment, a whole pair) is applied in batches and reports progress as a job.
+  api.on('job.progress', (e) => {
+    if (e.kind === 'review.decide') bulk.value = { jobId: e.jobId, progress: e.progress };
+  });
+  const endBulk = (e: { jobId: string }) => {
+    if (bulk.value?.jobId === e.jobId) bulk.value = null;
+  };
+  api.on('job.done', endBulk);
+  api.on('job.error', endBulk);
   api.onReconnect(() => void reload());
 
   return {
+    bulk,
     counts,
     pairs,
     filter,
@@ -361,6 +389,8 @@ export const useReviewStore = defineStore('review', () => {
     job,
     scoring,
     lastScore,
+    scoreJob,
+    cancelScore,
     refreshCounts,
     reload,
     ensureLoaded,

@@ -1,15 +1,19 @@
-// The `concord` command line: a thin transport over the core, like the Electron and HTTP hosts.
-import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { resolve } from 'node:path';
-
-import { openDb, ProjectError, WriterLock, isProjectDir } from '../store/db';
-import { datasetInfo } from '../store/dataset';
-import { ImportError, importAbaw } from './core/ingest/abaw';
-import { importImages } from './core/ingest/images';
-import { CancelledError, ProgressTracker } from '../shared/progress';
+// The `concord` command line: a host of the core like the Electron preload and the HTTP server.
+// Commands parse their arguments (cli/args.ts), send the core's requests and print its job events;
+// the few with no request yet (init, demo-data, doctor, import video, the review commands and most
+// training commands, see their files) call their modules directly.
+import { openDb, ProjectError, isProjectDir } from '../store/db';
+import { ImportError } from './core/ingest/abaw';
+import { CancelledError } from '../shared/progress';
 import { DemoDataError } from './core/demo/errors';
-import { progressPrinter } from './cli/progress-bar';
 import { ABAW8 } from '../shared/labels';
+import type { DatasetInfoResult } from '../shared/api';
+import { parse, projectArg, UsageError } from './cli/args';
+import { defaultIo, type Io } from './cli/io';
+import { JobFailedError, openCore } from './cli/core-job';
+
+export { UsageError };
+export type { Io };
 
 export const USAGE = `concord — Consensual Collaborative Training for noisy facial-expression labels
 
@@ -39,54 +43,9 @@ Usage:
 Every command takes --json where it prints results; errors go to stderr with exit code 1.
 `;
 
-export class UsageError extends Error {}
+type Info = Omit<DatasetInfoResult, 'project' | 'classNames'>;
 
-type Flags = Record<string, string | boolean | undefined>;
-
-function parse(args: string[], options: ParseArgsConfig['options']): { positionals: string[]; values: Flags } {
-  try {
-    const r = parseArgs({ args, options: { json: { type: 'boolean' }, ...options }, allowPositionals: true, strict: true });
-    return { positionals: r.positionals, values: r.values as Flags };
-  } catch (e) {
-    throw new UsageError((e as Error).message);
-  }
-}
-
-function need(v: Flags, name: string): string {
-  const x = v[name];
-  if (typeof x !== 'string' || !x) throw new UsageError(`--${name} is required`);
-  return x;
-}
-
-function projectArg(pos: string[], i = 0): string {
-  const p = pos[i];
-  if (!p) throw new UsageError('a project folder is required');
-  return resolve(p);
-}
-
-export interface Io {
-  out: (s: string) => void;
-  err: (s: string) => void;
-}
-
-const defaultIo: Io = {
-  out: (s) => process.stdout.write(s + '\n'),
-  err: (s) => process.stderr.write(s + '\n'),
-};
-
-/** Ctrl-C cancels the running job cooperatively (a second Ctrl-C kills). */
-function interruptSignal(): { signal: AbortSignal; dispose(): void } {
-  const ac = new AbortController();
-  const onInt = () => {
-    if (ac.signal.aborted) process.exit(130);
-    process.stderr.write('\ncancelling… (Ctrl-C again to kill)\n');
-    ac.abort();
-  };
-  process.on('SIGINT', onInt);
-  return { signal: ac.signal, dispose: () => process.off('SIGINT', onInt) };
-}
-
-function printInfo(io: Io, info: ReturnType<typeof datasetInfo>): void {
+function printInfo(io: Io, info: Info): void {
   io.out(
     `videos ${info.videos}  frames ${info.frames}  labelled ${info.labelledFrames}  trainable ${info.trainableFrames}  missing crops ${info.missingCrops}  reviewed ${info.reviewedFrames}`,
   );
@@ -116,18 +75,24 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
         return 0;
       }
       case 'import':
-        return await importCommand(rest, io);
+        return await (await import('./cli/import')).importCommand(rest, io);
       case 'info': {
         const { positionals, values } = parse(rest, {});
-        const db = openDb(projectArg(positionals), { readonly: true });
-        const info = datasetInfo(db);
-        db.close();
+        const core = await openCore(projectArg(positionals));
+        let r: DatasetInfoResult;
+        try {
+          r = await core.request('project.info', {});
+        } finally {
+          await core.close();
+        }
+        // the project path and class names are for the UIs; the CLI prints what it always did
+        const { project: _project, classNames: _names, ...info } = r;
         if (values.json) io.out(JSON.stringify(info));
         else printInfo(io, info);
         return 0;
       }
       case 'demo-data':
-        return await demoDataCommand(rest, io);
+        return await (await import('./cli/demo-data')).demoDataCommand(rest, io);
       case 'doctor':
         return await (await import('./cli/doctor')).doctorCommand(parse(rest, {}).values, io);
       default: {
@@ -146,150 +111,11 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
       io.err(`concord: ${(e as Error).message}; run the same command again to resume`);
       return 130;
     }
-    if (e instanceof ProjectError || e instanceof ImportError || e instanceof DemoDataError) {
+    if (e instanceof ProjectError || e instanceof ImportError || e instanceof DemoDataError || e instanceof JobFailedError) {
       io.err(`concord: ${e.message}`);
       return 1;
     }
     io.err(`concord: ${(e as Error).stack ?? String(e)}`);
     return 1;
-  }
-}
-
-async function importCommand(args: string[], io: Io): Promise<number> {
-  const [kind, ...rest] = args;
-  const { positionals, values } = parse(rest, {
-    annotations: { type: 'string' },
-    frames: { type: 'string' },
-    videos: { type: 'string' },
-    verify: { type: 'boolean' },
-    list: { type: 'string' },
-    root: { type: 'string' },
-    format: { type: 'string' },
-    detector: { type: 'string' },
-    'detect-every': { type: 'string' },
-  });
-  const dir = projectArg(positionals);
-  const db = openDb(dir, { create: false });
-  const lock = new WriterLock(dir, 'import');
-  lock.acquire();
-  const bar = progressPrinter({ quiet: Boolean(values.json) });
-  const intr = interruptSignal();
-  try {
-    if (kind === 'abaw') {
-      const r = importAbaw(db, {
-        annotations: need(values, 'annotations'),
-        frames: need(values, 'frames'),
-        videos: values.videos as string | undefined,
-        verify: Boolean(values.verify),
-        signal: intr.signal,
-        onProgress: bar,
-      });
-      bar.end();
-      for (const w of r.warnings) io.err(`warning: ${w.file}${w.line ? `:${w.line}` : ''}: ${w.reason}`);
-      for (const e of r.errors) io.err(`error: ${e.file}${e.line ? `:${e.line}` : ''}: ${e.reason}`);
-      const counts = { inserted: 0, updated: 0, unchanged: 0, failed: 0 };
-      for (const v of r.videos) counts[v.outcome]++;
-      if (values.json) io.out(JSON.stringify({ ...counts, frames: r.frames, warnings: r.warnings, errors: r.errors }));
-      else
-        io.out(
-          `imported ${r.videos.length - counts.failed} of ${r.videos.length} annotation files (${counts.inserted} new, ${counts.updated} updated, ${counts.unchanged} unchanged), ${r.frames} frame lines`,
-        );
-      return r.errors.length ? 1 : 0;
-    }
-    if (kind === 'images') {
-      const format = need(values, 'format');
-      if (!['rafdb', 'affectnet', 'csv'].includes(format)) throw new UsageError('--format must be rafdb, affectnet or csv');
-      const r = importImages(db, {
-        list: need(values, 'list'),
-        root: need(values, 'root'),
-        format: format as 'rafdb',
-        signal: intr.signal,
-        onProgress: bar,
-      });
-      bar.end();
-      for (const w of r.warnings) io.err(`warning: ${w.file}${w.line ? `:${w.line}` : ''}: ${w.reason}`);
-      if (values.json) io.out(JSON.stringify(r));
-      else for (const g of r.groups) io.out(`${g.name}: ${g.images} images (${g.missing} missing)`);
-      return 0;
-    }
-    if (kind === 'video') {
-      const { importVideos } = await import('./core/ingest/video-import');
-      const r = await importVideos(db, {
-        projectDir: dir,
-        videos: need(values, 'videos'),
-        annotations: need(values, 'annotations'),
-        detector: (values.detector as 'ssd' | 'tiny' | undefined) ?? 'tiny',
-        detectEvery: values['detect-every'] ? Number(values['detect-every']) : undefined,
-        signal: intr.signal,
-        onProgress: bar,
-      });
-      bar.end();
-      for (const w of r.warnings) io.err(`warning: ${w.file}${w.line ? `:${w.line}` : ''}: ${w.reason}`);
-      for (const e of r.errors) io.err(`error: ${e.file}${e.line ? `:${e.line}` : ''}: ${e.reason}`);
-      if (values.json) io.out(JSON.stringify(r));
-      else for (const v of r.videos) io.out(`${v.name}: ${v.frames} frames, ${v.faces} face crops, ${v.fps?.toFixed(2) ?? '?'} fps`);
-      return r.errors.length ? 1 : 0;
-    }
-    throw new UsageError(`unknown import kind "${kind ?? ''}" (abaw, video or images)`);
-  } finally {
-    intr.dispose();
-    lock.release();
-    db.close();
-  }
-}
-
-async function demoDataCommand(args: string[], io: Io): Promise<number> {
-  const { positionals, values } = parse(args, {
-    videos: { type: 'string' },
-    frames: { type: 'string' },
-    noise: { type: 'string' },
-    'noise-kind': { type: 'string' },
-    seed: { type: 'string' },
-    size: { type: 'string' },
-    'no-video': { type: 'boolean' },
-    overwrite: { type: 'boolean' },
-  });
-  const out = positionals[0];
-  if (!out) throw new UsageError('an output folder is required');
-  const num = (k: string) => (values[k] === undefined ? undefined : Number(values[k]));
-  const kind = values['noise-kind'] as string | undefined;
-  if (kind && !['symmetric', 'pairflip', 'segment'].includes(kind))
-    throw new UsageError('--noise-kind must be symmetric, pairflip or segment');
-  const { generateDemoData } = await import('./core/demo/generate');
-  const bar = progressPrinter({ quiet: Boolean(values.json) });
-  const intr = interruptSignal();
-  // the generator reports counts only; one tracker per phase adds rate and ETA
-  const trackers = new Map<string, ProgressTracker>();
-  const report = (p: { phase: string; done: number; total: number }): void => {
-    let t = trackers.get(p.phase);
-    if (!t) trackers.set(p.phase, (t = new ProgressTracker(p.phase, p.total)));
-    t.done = p.done;
-    bar(t.snapshot());
-  };
-  try {
-    const summary = await generateDemoData({
-      outDir: resolve(out),
-      videos: num('videos'),
-      frames: num('frames'),
-      noise: num('noise'),
-      noiseKind: kind as 'symmetric' | undefined,
-      seed: num('seed'),
-      size: num('size'),
-      encodeVideos: !values['no-video'],
-      overwrite: Boolean(values.overwrite),
-      signal: intr.signal,
-      onProgress: report,
-    });
-    bar.end();
-    if (values.json) io.out(JSON.stringify(summary));
-    else {
-      io.out(`demo dataset written to ${resolve(out)}`);
-      io.out(
-        `next: concord init p && concord import abaw p --annotations "${resolve(out, 'annotations')}" --frames "${resolve(out, 'cropped_aligned')}"`,
-      );
-    }
-    return 0;
-  } finally {
-    intr.dispose();
   }
 }

@@ -61,6 +61,24 @@ export const requests = {
     })
     .strict(),
   'train.pause': z.object({ jobId: z.string() }).strict(),
+  /** Pretrain on the project's image lists, then finetune from that run on its video frames: one train.pretrain job. */
+  'train.pretrainFinetune': z
+    .object({
+      config: z.record(z.string(), z.unknown()).default({}),
+      /** the image-list sources to pretrain on (default all: rafdb, affectnet, csv) */
+      sources: z
+        .array(z.enum(['rafdb', 'affectnet', 'csv']))
+        .min(1)
+        .optional(),
+      /** the pretrain's epochs, when not config.epochs (the finetune's) */
+      pretrainEpochs: z.number().int().min(1).optional(),
+      /** stop after the pretrain */
+      skipFinetune: z.boolean().optional(),
+      /** resume the pretrain (the latest run, or resumeRun) */
+      resume: z.boolean().optional(),
+      resumeRun: z.number().int().optional(),
+    })
+    .strict(),
   'train.resume': z.object({ jobId: z.string() }).strict(),
   'runs.list': z.object({}).strict(),
   'runs.metrics': z.object({ runId: z.number().int() }).strict(),
@@ -104,8 +122,13 @@ export type RequestPayload<K extends RequestName> = z.input<(typeof requests)[K]
 /** What train.start's `kind` may be. */
 export type TrainKind = z.output<(typeof requests)['train.start']>['kind'];
 
-/** Every kind of long job the core runs; JobInfo and the job.* events carry one. */
-export type JobKind = 'import.abaw' | 'import.video' | 'import.images' | `train.${TrainKind}` | 'infer';
+/**
+ * Every kind of long job the core runs; JobInfo and the job.* events carry one. 'review.decide' is
+ * a large review.decide (a bulk decision): the request still answers with its DecideResult, and
+ * the job only reports its progress (it cannot be cancelled).
+ */
+export type JobKind =
+  'import.abaw' | 'import.video' | 'import.images' | `train.${TrainKind}` | 'infer' | 'flags.score' | 'export.run' | 'review.decide';
 
 /** Events pushed from the core to every UI. */
 export interface Events {
@@ -271,6 +294,15 @@ export interface ReviewCounts {
   remaining: number;
 }
 
+/** What a flags.score job ends with (its job.done result). */
+export interface ScoreSummary {
+  runId: number;
+  flagged: number;
+  scored: number;
+  rule: string;
+}
+
+/** What an export.run job ends with (its job.done result). */
 export interface ExportResult {
   format: string;
   paths: string[];
@@ -293,11 +325,14 @@ export interface Results {
   'jobs.cancel': { ok: boolean };
   'train.start': JobInfo;
   'train.pause': { ok: boolean };
+  /** A job; its job.done result has the last phase's status and runId (core/app-training.ts PretrainFinetuneResult). */
+  'train.pretrainFinetune': JobInfo;
   'train.resume': { ok: boolean };
   'runs.list': RunSummary[];
   'runs.metrics': { run: RunSummary; epochs: EpochMetrics[] };
   'infer.start': JobInfo;
-  'flags.score': { runId: number; flagged: number; scored: number; rule: string };
+  /** A job; its job.done result is a ScoreSummary. */
+  'flags.score': JobInfo;
   'review.queue': QueuePage;
   'review.pairs': PairCount[];
   'review.frame': FrameDetail;
@@ -307,7 +342,8 @@ export interface Results {
   'review.redo': { redone: number };
   'review.counts': ReviewCounts;
   'export.preview': ExportPreview;
-  'export.run': ExportResult;
+  /** A job; its job.done result is an ExportResult. */
+  'export.run': JobInfo;
 }
 
 /** The core as every host sees it: requests in, events out. */

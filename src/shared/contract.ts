@@ -19,6 +19,7 @@ export const REQUEST_METHODS: { [K in RequestName]: Camel<K> } = {
   'jobs.cancel': 'jobsCancel',
   'train.start': 'trainStart',
   'train.pause': 'trainPause',
+  'train.pretrainFinetune': 'trainPretrainFinetune',
   'train.resume': 'trainResume',
   'runs.list': 'runsList',
   'runs.metrics': 'runsMetrics',

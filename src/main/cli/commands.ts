@@ -1,6 +1,6 @@
 // Commands beyond the foundation (training, review, hosts), loaded on demand so `concord info`
 // never pays for tfjs or the web build.
-import type { Io } from '../cli';
+import type { Io } from './io';
 
 export type Command = (args: string[], io: Io) => Promise<number>;
 
@@ -10,16 +10,18 @@ const lazy =
     pick(await load())(args, io);
 
 const train = () => import('./train');
+const pretrain = () => import('./pretrain');
+const evaluate = () => import('./eval');
 const review = () => import('./review');
 const serve = () => import('./serve');
 
 export const commands: Record<string, Command> = {
   train: lazy(train, (m) => m.train),
   finetune: lazy(train, (m) => m.finetune),
-  pretrain: lazy(train, (m) => m.pretrain),
+  pretrain: lazy(pretrain, (m) => m.pretrain),
   infer: lazy(train, (m) => m.infer),
   crossfit: lazy(train, (m) => m.crossfit),
-  eval: lazy(train, (m) => m.evalCommand),
+  eval: lazy(evaluate, (m) => m.evalCommand),
   flags: lazy(review, (m) => m.flagsCommand),
   decide: lazy(review, (m) => m.decideCommand),
   undo: lazy(review, (m) => m.undoCommand),

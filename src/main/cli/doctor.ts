@@ -1,5 +1,5 @@
 // `concord doctor`: what this machine can run, and why each missing piece is missing.
-import type { Io } from '../cli';
+import type { Io } from './io';
 
 export interface DoctorReport {
   node: string;

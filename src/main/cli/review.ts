@@ -1,7 +1,7 @@
 // `concord flags | decide | undo | redo | export`: the review core from the command line.
-import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
-import type { Io } from '../cli';
+import { parse, projectArg, type Options } from './args';
+import type { Io } from './io';
 import { openDb } from '../../store/db';
 import { queuePage } from '../../store/flags';
 import { RECOMMENDED_SMOOTHING, scoreRun, ScoringError } from '../core/review/flags';
@@ -11,11 +11,9 @@ import { ExportError } from '../core/export/atomic';
 import { FlagRule } from '../../shared/api';
 import { labelName } from '../../shared/labels';
 
-function args(argv: string[], options: Record<string, { type: 'string' | 'boolean' }>) {
-  const r = parseArgs({ args: argv, options: { json: { type: 'boolean' }, ...options }, allowPositionals: true, strict: true });
-  const project = r.positionals[0];
-  if (!project) throw new Error('a project folder is required');
-  return { project: resolve(project), values: r.values as Record<string, string | boolean | undefined> };
+function args(argv: string[], options: Options) {
+  const { positionals, values } = parse(argv, options);
+  return { project: projectArg(positionals), values: values as Record<string, string | boolean | undefined> };
 }
 
 /** Known errors of the review core print as one clear line. */

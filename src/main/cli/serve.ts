@@ -1,12 +1,12 @@
 // `concord serve` (the headless host in a browser) and `concord start` (the desktop app, or the
 // headless host where the Electron binary is missing).
-import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Io } from '../cli';
+import { parse, type Options } from './args';
+import type { Io } from './io';
 import type { ConcordCore } from '../../shared/api';
 import { isLoopbackHost } from '../server/http';
 
@@ -14,15 +14,8 @@ import { isLoopbackHost } from '../server/http';
 export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 export const WEB_DIR = join(REPO_ROOT, 'out/web');
 
-class ServeUsageError extends Error {}
-
-function parse(args: string[], options: ParseArgsConfig['options']) {
-  try {
-    return parseArgs({ args, options, allowPositionals: true, strict: true });
-  } catch (e) {
-    throw new ServeUsageError((e as Error).message);
-  }
-}
+/** serve and start print their own usage line, so they take no --json and catch the parse error themselves. */
+const parseServe = (args: string[], options: Options) => parse(args, options, { json: false });
 
 /** Build the renderer for the browser host (out/web) with vite, unless it is there already. */
 export async function ensureWebBuild(io: Io, opts: { force?: boolean } = {}): Promise<string> {
@@ -108,7 +101,7 @@ export async function serveCommand(args: string[], io: Io): Promise<number> {
   let values: Record<string, unknown>;
   let positionals: string[];
   try {
-    ({ values, positionals } = parse(args, {
+    ({ values, positionals } = parseServe(args, {
       port: { type: 'string' },
       host: { type: 'string' },
       'allow-remote': { type: 'boolean' },
@@ -177,7 +170,7 @@ export async function ensureDemoProject(io: Io, root = join(homedir(), '.concord
 export async function startCommand(args: string[], io: Io): Promise<number> {
   let positionals: string[];
   try {
-    ({ positionals } = parse(args, {}));
+    ({ positionals } = parseServe(args, {}));
   } catch (e) {
     io.err(`concord start: ${(e as Error).message}\nusage: concord start [project]`);
     return 2;

@@ -5,6 +5,8 @@ import type { Db } from '../../store/db';
 import { epochMetrics, getRun, listRuns, latestRun, type EpochRow, type RunRow } from '../../store/runs';
 import { runHasPredictions } from '../../store/predictions';
 import { startTrainerJob, type TrainerJob, type TrainerLauncher } from './jobs';
+import type { JobControls } from './jobs-registry';
+import type { TrainerResult } from '../../trainer/protocol';
 import type { Core } from './app';
 
 export type { TrainerLauncher };
@@ -65,52 +67,123 @@ export function runMetrics(db: Db, runId: number): Results['runs.metrics'] {
   return { run: summary(db, r), epochs: epochMetrics(db, runId).map((e) => toEpochMetrics(e)) };
 }
 
-/** Run a trainer process as a job of the core: progress and metrics become contract events. */
-function trainerJob(core: Core, kind: JobKind, message: Parameters<typeof startTrainerJob>[0]['message']): JobInfo {
-  let job: TrainerJob | null = null;
-  // The job body runs on a later tick, after `info` is assigned.
-  const info: JobInfo = core.jobs.start(kind, (c) => {
-    job = startTrainerJob({ projectDir: core.projectDir, message, launch: core.options.launchTrainer });
-    const set = active.get(core) ?? new Set();
-    active.set(core, set);
-    set.add(job);
-    const jobId = info.jobId;
-    job.on('run', (m) => {
-      const j = core.jobs.get(jobId);
-      if (j) j.runId = m.runId;
-    });
-    job.on('progress', (m) => c.progress(m.progress));
-    job.on('step', (m) =>
-      core.emit('train.step', {
-        jobId,
-        runId: m.runId,
-        epoch: m.epoch,
-        step: m.step,
-        steps: m.steps,
-        loss: m.loss,
-        lambda: m.lambda,
-        lr: m.lr,
-        imagesPerSec: m.imagesPerSec,
-      }),
-    );
-    job.on('epoch', (m) => core.emit('train.epoch', { jobId, runId: m.runId, epoch: m.metrics.epoch, metrics: m.metrics }));
-    c.signal.addEventListener('abort', () => job?.cancel(), { once: true });
-    const j = job;
-    return j.result.finally(() => set.delete(j));
+type TrainerMessage = Parameters<typeof startTrainerJob>[0]['message'];
+
+/** One trainer process working for the core job `jobId`: its progress and metrics become contract events. */
+function relayTrainer(core: Core, jobId: string, c: JobControls, message: TrainerMessage): TrainerJob {
+  const job = startTrainerJob({ projectDir: core.projectDir, message, launch: core.options.launchTrainer });
+  const set = active.get(core) ?? new Set();
+  active.set(core, set);
+  set.add(job);
+  job.on('run', (m) => {
+    const j = core.jobs.get(jobId);
+    if (j) j.runId = m.runId;
   });
-  core.jobs.setExtra(info.jobId, { pause: () => job?.pause(), resume: () => job?.resume(), cancel: () => job?.cancel() });
+  job.on('progress', (m) => c.progress(m.progress));
+  job.on('step', (m) =>
+    core.emit('train.step', {
+      jobId,
+      runId: m.runId,
+      epoch: m.epoch,
+      step: m.step,
+      steps: m.steps,
+      loss: m.loss,
+      lambda: m.lambda,
+      lr: m.lr,
+      imagesPerSec: m.imagesPerSec,
+    }),
+  );
+  job.on('epoch', (m) => core.emit('train.epoch', { jobId, runId: m.runId, epoch: m.metrics.epoch, metrics: m.metrics }));
+  c.signal.addEventListener('abort', () => job.cancel(), { once: true });
+  const forget = () => set.delete(job);
+  job.result.then(forget, forget);
+  return job;
+}
+
+/**
+ * A core job whose body drives one or more trainer processes in turn (`run` starts each through
+ * `next`); pause, resume and cancel reach whichever one is running.
+ */
+function trainerJobOf(
+  core: Core,
+  kind: JobKind,
+  run: (next: (m: TrainerMessage) => Promise<TrainerResult>, signal: AbortSignal) => Promise<unknown>,
+): JobInfo {
+  let current: TrainerJob | null = null;
+  // The job body runs on a later tick, after `info` is assigned.
+  const info: JobInfo = core.jobs.start(kind, (c) =>
+    run((message) => {
+      current = relayTrainer(core, info.jobId, c, message);
+      return current.result;
+    }, c.signal),
+  );
+  core.jobs.setExtra(info.jobId, { pause: () => current?.pause(), resume: () => current?.resume(), cancel: () => current?.cancel() });
   return info;
 }
 
-export function startTraining(core: Core, p: RequestPayload<'train.start'>): JobInfo {
+/** Run a trainer process as a job of the core. */
+function trainerJob(core: Core, kind: JobKind, message: TrainerMessage): JobInfo {
+  return trainerJobOf(core, kind, (next) => next(message));
+}
+
+/** One trainer job at a time per project: runs write checkpoints and predictions. */
+function assertNoTrainerJob(core: Core): void {
   const running = core.jobs.running().filter((j) => j.kind.startsWith('train') || j.kind === 'infer');
   if (running.length) throw new Error(`a ${running[0]!.kind} job is already running (${running[0]!.jobId}); cancel it or wait`);
+}
+
+export function startTraining(core: Core, p: RequestPayload<'train.start'>): JobInfo {
+  assertNoTrainerJob(core);
   const kind = p.kind ?? 'train';
   return trainerJob(core, `train.${kind}`, {
     mode: kind,
     config: p.config ?? {},
     ...(p.resumeRun ? { runId: p.resumeRun, resume: true } : {}),
     ...(p.fromRun ? { fromRun: p.fromRun } : {}),
+  });
+}
+
+/** The image-list sources a pretrain learns from, and the video sources the finetune after it uses. */
+export const IMAGE_SOURCES = ['rafdb', 'affectnet', 'csv'];
+export const VIDEO_SOURCES = ['abaw', 'video'];
+
+/** The two configs of pretrain-then-finetune; the finetune inherits model and input size from the pretrain run. */
+export function pretrainFinetuneConfigs(p: RequestPayload<'train.pretrainFinetune'>): {
+  pretrain: Record<string, unknown>;
+  finetune: Record<string, unknown>;
+} {
+  const config = p.config ?? {};
+  const pretrain = { ...config, ...(p.pretrainEpochs ? { epochs: p.pretrainEpochs } : {}), sources: p.sources ?? IMAGE_SOURCES };
+  const finetune: Record<string, unknown> = { ...config, sources: VIDEO_SOURCES };
+  delete finetune.model;
+  delete finetune.inputSize;
+  return { pretrain, finetune };
+}
+
+/** What a pretrain-then-finetune job ends with: the last phase's status and run, and both phases' results. */
+export interface PretrainFinetuneResult {
+  status: TrainerResult['status'];
+  runId: number | null;
+  pretrain: TrainerResult;
+  /** null when the pretrain did not finish, or skipFinetune */
+  finetune: TrainerResult | null;
+}
+
+/** Pretrain on the project's image lists, then finetune from that run on its video frames: one job. */
+export function startPretrainFinetune(core: Core, p: RequestPayload<'train.pretrainFinetune'>): JobInfo {
+  assertNoTrainerJob(core);
+  const configs = pretrainFinetuneConfigs(p);
+  return trainerJobOf(core, 'train.pretrain', async (next, signal): Promise<PretrainFinetuneResult> => {
+    const pretrain = await next({
+      mode: 'pretrain',
+      config: configs.pretrain,
+      ...(p.resume || p.resumeRun ? { resume: true } : {}),
+      ...(p.resumeRun ? { runId: p.resumeRun } : {}),
+    });
+    if (pretrain.status !== 'done' || p.skipFinetune || pretrain.runId === null || signal.aborted)
+      return { status: signal.aborted ? 'cancelled' : pretrain.status, runId: pretrain.runId, pretrain, finetune: null };
+    const finetune = await next({ mode: 'finetune', fromRun: pretrain.runId, config: configs.finetune });
+    return { status: finetune.status, runId: finetune.runId, pretrain, finetune };
   });
 }
 

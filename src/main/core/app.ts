@@ -150,6 +150,7 @@ export class Core implements ConcordCore {
     'train.start': (p) => training.startTraining(this, p),
     'train.pause': (p) => ({ ok: this.jobs.pause(p.jobId) }),
     'train.resume': (p) => ({ ok: this.jobs.resume(p.jobId) }),
+    'train.pretrainFinetune': (p) => training.startPretrainFinetune(this, p),
     'runs.list': () => {
       markInterruptedRuns(this.db, this.projectDir);
       return training.listRunSummaries(this.db);

@@ -1,10 +1,11 @@
 // The whole demo pipeline through the `concord` command line, in-process, against real files:
-// demo-data → init → import abaw → info → train → infer → flags → decide → undo/redo → export.
+// demo-data → init → import abaw → info → train → infer → flags → decide → undo/redo → export,
+// then pretrain (image list) → finetune through the core's train.pretrainFinetune.
 import { describe, expect, it } from 'vitest';
 import { join } from 'node:path';
-import { readFileSync, readdirSync } from 'node:fs';
+import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { main, type Io } from '../../../src/main/cli';
-import { scratchHint } from '../../../src/main/cli/train';
+import { scratchHint } from '../../../src/main/cli/train-output';
 import { openDb } from '../../../src/store/db';
 import { parseAbawAnnotation } from '../../../src/main/core/ingest/abaw';
 import { tempDir } from '../../helpers/tmp';
@@ -134,6 +135,54 @@ describe('concord CLI demo pipeline', () => {
     const video = db.prepare('SELECT split FROM videos WHERE name = ?').get(f.video) as { split: string };
     const exported = parseAbawAnnotation(readFileSync(join(out, video.split, `${f.video}.txt`), 'utf8'), 'x');
     expect(exported.labels[f.idx - 1]).toBe(f.suggested);
+    db.close();
+  });
+
+  it('pretrains on an image list then finetunes on the videos, as one core job', async () => {
+    // the demo crops as a generic path,label,split image list
+    const lines: string[] = [];
+    for (const split of readdirSync(join(data, 'annotations'))) {
+      for (const f of readdirSync(join(data, 'annotations', split))) {
+        const name = f.replace(/\.txt$/, '');
+        const labels = parseAbawAnnotation(readFileSync(join(data, 'annotations', split, f), 'utf8'), f).labels;
+        const crops = new Set(readdirSync(join(data, 'cropped_aligned', name)));
+        labels.forEach((l, i) => {
+          const crop = `${String(i + 1).padStart(5, '0')}.jpg`;
+          if (l >= 0 && l < 7 && crops.has(crop)) lines.push(`${name}/${crop},${l},${split}`);
+        });
+      }
+    }
+    const list = join(root, 'images.csv');
+    writeFileSync(list, lines.join('\n') + '\n');
+    const r = await run(
+      'pretrain',
+      project,
+      '--images',
+      list,
+      '--root',
+      join(data, 'cropped_aligned'),
+      '--format',
+      'csv',
+      '--epochs',
+      '1',
+      '--nets',
+      '2',
+      '--model',
+      'tiny',
+      '--input',
+      '32',
+      '--json',
+    );
+    expect(r.code, r.err).toBe(0);
+    const events = r.out.split('\n').map((l) => JSON.parse(l) as { event: string; kind?: string; runId?: number; mode?: string });
+    expect(events.map((e) => e.event)).toEqual(['import', 'run', 'epoch', 'run', 'epoch', 'done']);
+    expect(events[1]).toMatchObject({ kind: 'pretrain' });
+    expect(events[3]).toMatchObject({ kind: 'finetune' });
+    expect(events[5]).toMatchObject({ mode: 'finetune', runId: events[3]!.runId, status: 'done' });
+    const db = openDb(project);
+    const ft = db.prepare('SELECT config FROM runs WHERE id = ?').get(events[3]!.runId) as { config: string };
+    // the finetune starts from the pretrain run and keeps its architecture
+    expect(JSON.parse(ft.config)).toMatchObject({ model: 'tiny', inputSize: 32, init: { fromRun: events[1]!.runId } });
     db.close();
   });
 

@@ -100,12 +100,11 @@ export interface LiveJob {
   progress: Progress | null;
   imagesPerSec: number | null;
   error: string | null;
+  /** a pretrain-then-finetune job (it ends on the finetune run) */
+  chained?: boolean;
 }
 
 const MAX_STEPS = 20_000;
-/** Image-list sources pretrain on; video sources the chained finetune uses (see `concord pretrain`). */
-const IMAGE_SOURCES = ['rafdb', 'affectnet', 'csv'];
-const VIDEO_SOURCES = ['abaw', 'video'];
 
 export const useTrainingStore = defineStore('training', () => {
   const api = useApi();
@@ -181,21 +180,23 @@ export const useTrainingStore = defineStore('training', () => {
     }
   }
 
-  /** Pretrain-then-finetune: the finetune waits for this pretrain job to finish. */
-  let chainAfter: string | null = null;
-
+  /**
+   * Start a job. `chained` pretrain is the core's pretrain-then-finetune (one job, as `concord
+   * pretrain`): the core picks the sources and carries the architecture into the finetune.
+   */
   async function start(kind: TrainKind, opts: { fromRun?: number; chained?: boolean } = {}): Promise<void> {
     error.value = null;
     const config = formToConfig(form);
-    if (kind === 'pretrain') config.sources = IMAGE_SOURCES;
     if (kind === 'finetune') {
       // the architecture comes from the run it continues (as `concord finetune` does)
       delete config.model;
       delete config.inputSize;
-      if (opts.chained) config.sources = VIDEO_SOURCES;
     }
     try {
-      const info = await api.request('train.start', { kind, config, ...(opts.fromRun !== undefined ? { fromRun: opts.fromRun } : {}) });
+      const chained = kind === 'pretrain' && !!opts.chained;
+      const info = chained
+        ? await api.request('train.pretrainFinetune', { config })
+        : await api.request('train.start', { kind, config, ...(opts.fromRun !== undefined ? { fromRun: opts.fromRun } : {}) });
       job.value = {
         jobId: info.jobId,
         kind: info.kind,
@@ -204,9 +205,9 @@ export const useTrainingStore = defineStore('training', () => {
         progress: info.progress,
         imagesPerSec: null,
         error: null,
+        chained,
       };
       if (info.runId) selectedRunId.value = info.runId;
-      chainAfter = kind === 'pretrain' && opts.chained ? info.jobId : null;
     } catch (e) {
       error.value = (e as Error).message;
     }
@@ -285,17 +286,13 @@ export const useTrainingStore = defineStore('training', () => {
     if (!j) return;
     const result = (e.result ?? {}) as { status?: string; runId?: number | null };
     j.status = result.status === 'cancelled' ? 'cancelled' : 'done';
-    if (j.runId === null && typeof result.runId === 'number') j.runId = result.runId;
+    // a pretrain-then-finetune job ends on its finetune run
+    if (typeof result.runId === 'number') j.runId = result.runId;
     void loadRuns().then(() => (j.runId !== null ? loadMetrics(j.runId) : undefined));
-    if (chainAfter === e.jobId) {
-      chainAfter = null;
-      if (j.status === 'done' && j.runId !== null) void start('finetune', { fromRun: j.runId, chained: true });
-    }
   });
   api.on('job.error', (e) => {
     const j = ours(e.jobId);
     if (!j) return;
-    if (chainAfter === e.jobId) chainAfter = null;
     j.status = /cancel/i.test(e.error) ? 'cancelled' : 'failed';
     j.error = e.error;
     void loadRuns();

@@ -1,0 +1,69 @@
+// The one argument parser of every `concord` command: node:util parseArgs in strict mode, with the
+// usage mistakes it finds (and the commands' own) thrown as UsageError, which cli.ts prints with
+// a pointer to `concord help` and exit code 2.
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { resolve } from 'node:path';
+
+export class UsageError extends Error {}
+
+export type Options = NonNullable<ParseArgsConfig['options']>;
+export type Flags = Record<string, string | boolean | string[] | undefined>;
+
+export interface Parsed {
+  positionals: string[];
+  values: Flags;
+}
+
+/**
+ * Parse `args` against `options`; `--json` is accepted by every command unless `json: false`, and
+ * positionals unless `positionals: false`.
+ */
+export function parse(args: string[], options: Options = {}, opts: { json?: boolean; positionals?: boolean } = {}): Parsed {
+  try {
+    const r = parseArgs({
+      args,
+      options: opts.json === false ? options : { json: { type: 'boolean' }, ...options },
+      allowPositionals: opts.positionals !== false,
+      strict: true,
+    });
+    return { positionals: r.positionals, values: r.values as Flags };
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+}
+
+/** A string flag that must be given. */
+export function need(v: Flags, name: string): string {
+  const x = v[name];
+  if (typeof x !== 'string' || !x) throw new UsageError(`--${name} is required`);
+  return x;
+}
+
+/** A string flag, or undefined. */
+export function str(v: Flags, name: string): string | undefined {
+  const x = v[name];
+  return typeof x === 'string' ? x : undefined;
+}
+
+/** An integer flag, or undefined when absent. */
+export function int(v: Flags, name: string): number | undefined {
+  const x = v[name];
+  if (x === undefined) return undefined;
+  const n = Number(x);
+  if (typeof x !== 'string' || !Number.isInteger(n)) throw new UsageError(`--${name} must be an integer, got "${String(x)}"`);
+  return n;
+}
+
+/** The project folder positional, made absolute. */
+export function projectArg(pos: string[], i = 0): string {
+  const p = pos[i];
+  if (!p) throw new UsageError('a project folder is required');
+  return resolve(p);
+}
+
+/** A flag that must be one of `choices`. */
+export function oneOf<T extends string>(value: string | undefined, choices: readonly T[], message: string): T | undefined {
+  if (value === undefined) return undefined;
+  if (!(choices as readonly string[]).includes(value)) throw new UsageError(message);
+  return value as T;
+}

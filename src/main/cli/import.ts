@@ -1,0 +1,105 @@
+// `concord import abaw | images | video`: abaw and images are the core's import.* jobs; video calls
+// the importer itself (import.video has no detector or detect-every fields yet).
+import { resolve } from 'node:path';
+import { openDb, WriterLock } from '../../store/db';
+import type { AbawImportResult } from '../core/ingest/abaw';
+import type { importImages } from '../core/ingest/images';
+import { interruptSignal } from './interrupt';
+import { need, oneOf, parse, projectArg, str, UsageError } from './args';
+import { openCore, runCoreJob } from './core-job';
+import type { Io } from './io';
+import { progressPrinter } from './progress-bar';
+
+const CANCELLING = '\ncancelling… (Ctrl-C again to kill)';
+
+type Issue = { file: string; line?: number | null; reason: string };
+const where = (i: Issue) => `${i.file}${i.line ? `:${i.line}` : ''}`;
+
+export async function importCommand(args: string[], io: Io): Promise<number> {
+  const [kind, ...rest] = args;
+  const { positionals, values } = parse(rest, {
+    annotations: { type: 'string' },
+    frames: { type: 'string' },
+    videos: { type: 'string' },
+    verify: { type: 'boolean' },
+    list: { type: 'string' },
+    root: { type: 'string' },
+    format: { type: 'string' },
+    detector: { type: 'string' },
+    'detect-every': { type: 'string' },
+  });
+  const dir = projectArg(positionals);
+  const json = Boolean(values.json);
+  if (kind === 'video') return importVideoCommand(dir, values, io);
+  if (kind !== 'abaw' && kind !== 'images') {
+    openDb(dir, { create: false }).close();
+    throw new UsageError(`unknown import kind "${kind ?? ''}" (abaw, video or images)`);
+  }
+  const core = await openCore(dir);
+  try {
+    if (kind === 'abaw') {
+      const videos = str(values, 'videos');
+      const payload = {
+        annotations: resolve(need(values, 'annotations')),
+        frames: resolve(need(values, 'frames')),
+        ...(videos ? { videos: resolve(videos) } : {}),
+        verify: Boolean(values.verify),
+      };
+      const r = await runCoreJob<AbawImportResult>(core, () => core.request('import.abaw', payload), { io, json, cancelling: CANCELLING });
+      for (const w of r.warnings) io.err(`warning: ${where(w)}: ${w.reason}`);
+      for (const e of r.errors) io.err(`error: ${where(e)}: ${e.reason}`);
+      const counts = { inserted: 0, updated: 0, unchanged: 0, failed: 0 };
+      for (const v of r.videos) counts[v.outcome]++;
+      if (json) io.out(JSON.stringify({ ...counts, frames: r.frames, warnings: r.warnings, errors: r.errors }));
+      else
+        io.out(
+          `imported ${r.videos.length - counts.failed} of ${r.videos.length} annotation files (${counts.inserted} new, ${counts.updated} updated, ${counts.unchanged} unchanged), ${r.frames} frame lines`,
+        );
+      return r.errors.length ? 1 : 0;
+    }
+    const format = oneOf(need(values, 'format'), ['rafdb', 'affectnet', 'csv'] as const, '--format must be rafdb, affectnet or csv')!;
+    const payload = { list: resolve(need(values, 'list')), root: resolve(need(values, 'root')), format };
+    const r = await runCoreJob<ReturnType<typeof importImages>>(core, () => core.request('import.images', payload), {
+      io,
+      json,
+      cancelling: CANCELLING,
+    });
+    for (const w of r.warnings) io.err(`warning: ${where(w)}: ${w.reason}`);
+    if (json) io.out(JSON.stringify(r));
+    else for (const g of r.groups) io.out(`${g.name}: ${g.images} images (${g.missing} missing)`);
+    return 0;
+  } finally {
+    await core.close();
+  }
+}
+
+async function importVideoCommand(dir: string, values: Record<string, unknown>, io: Io): Promise<number> {
+  const db = openDb(dir, { create: false });
+  const lock = new WriterLock(dir, 'import');
+  lock.acquire();
+  const bar = progressPrinter({ quiet: Boolean(values.json) });
+  const intr = interruptSignal();
+  try {
+    const { importVideos } = await import('../core/ingest/video-import');
+    const v = values as Record<string, string | boolean | undefined>;
+    const r = await importVideos(db, {
+      projectDir: dir,
+      videos: need(v, 'videos'),
+      annotations: need(v, 'annotations'),
+      detector: (v.detector as 'ssd' | 'tiny' | undefined) ?? 'tiny',
+      detectEvery: v['detect-every'] ? Number(v['detect-every']) : undefined,
+      signal: intr.signal,
+      onProgress: bar,
+    });
+    bar.end();
+    for (const w of r.warnings) io.err(`warning: ${where(w)}: ${w.reason}`);
+    for (const e of r.errors) io.err(`error: ${where(e)}: ${e.reason}`);
+    if (v.json) io.out(JSON.stringify(r));
+    else for (const x of r.videos) io.out(`${x.name}: ${x.frames} frames, ${x.faces} face crops, ${x.fps?.toFixed(2) ?? '?'} fps`);
+    return r.errors.length ? 1 : 0;
+  } finally {
+    intr.dispose();
+    lock.release();
+    db.close();
+  }
+}

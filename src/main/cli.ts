@@ -1,7 +1,7 @@
 // The `concord` command line: a host of the core like the Electron preload and the HTTP server.
 // Commands parse their arguments (cli/args.ts), send the core's requests and print its job events;
-// the few with no request yet (init, demo-data, doctor, import video, the review commands and most
-// training commands, see their files) call their modules directly.
+// the few with no request yet (init, demo-data, doctor, import video and most training commands,
+// see their files) call their modules directly.
 import { openDb, ProjectError, isProjectDir } from '../store/db';
 import { ImportError } from './core/ingest/abaw';
 import { CancelledError } from '../shared/progress';

@@ -90,6 +90,8 @@ export const requests = {
       threshold: z.number().optional(),
       /** Score on predictions averaged over ±smooth frames of the video (0: per frame). */
       smooth: z.number().int().min(0).max(100).optional(),
+      /** end with the whole scoring result (ScoreSummary's optional fields too) */
+      detail: z.boolean().optional(),
     })
     .strict(),
   'review.queue': z
@@ -97,6 +99,8 @@ export const requests = {
       filter: QueueFilter.default({}),
       after: z.object({ score: z.number(), id: z.number().int() }).optional(),
       limit: z.number().int().min(1).max(1000).default(100),
+      /** also reply with each item's runId, videoId and imagePath */
+      detail: z.boolean().optional(),
     })
     .strict(),
   'review.pairs': z.object({ status: z.enum(['open', 'decided', 'all']).optional() }).strict(),
@@ -107,10 +111,15 @@ export const requests = {
       frameIds: z.array(z.number().int()).min(1).max(100_000),
       action: ReviewAction,
       label: z.number().int().min(0).max(7).optional(),
+      /** also reply with the group's action and per-frame changes (DecideResult.changes) */
+      detail: z.boolean().optional(),
     })
     .strict(),
-  'review.undo': z.object({}).strict(),
-  'review.redo': z.object({}).strict(),
+  /** Resolve a `VIDEO:FRAME` reference (FRAME 1-based, as in the annotation file) to a frame id. */
+  'review.frameId': z.object({ ref: z.string().min(1).max(4096) }).strict(),
+  /** `detail`: also reply with the reverted group (groupId, action, changes). */
+  'review.undo': z.object({ detail: z.boolean().optional() }).strict(),
+  'review.redo': z.object({ detail: z.boolean().optional() }).strict(),
   'review.counts': z.object({}).strict(),
   'export.preview': z.object({}).strict(),
   'export.run': z.object({ format: z.enum(['abaw', 'csv', 'report']), outDir: relPath }).strict(),
@@ -241,6 +250,10 @@ export interface QueueItem {
   status: 'open' | 'decided';
   /** per-network probability of the suggested class, for the small bars */
   netProbs: number[];
+  /** with review.queue's `detail`: the scoring run, the video's id and the crop's path */
+  runId?: number;
+  videoId?: number;
+  imagePath?: string;
 }
 
 export interface QueuePage {
@@ -283,7 +296,21 @@ export interface SegmentItem {
   score: number;
 }
 
-export interface DecideResult {
+/** One frame's label before → after a decision (or its undo/redo). */
+export interface FrameChange {
+  frameId: number;
+  before: number;
+  after: number;
+}
+
+/** A decision group, as review.decide/undo/redo reply with it when asked for `detail`. */
+export interface DecisionDetail {
+  groupId?: number;
+  action?: ReviewAction;
+  changes?: FrameChange[];
+}
+
+export interface DecideResult extends DecisionDetail {
   decided: number;
   groupId: number;
 }
@@ -300,6 +327,12 @@ export interface ScoreSummary {
   flagged: number;
   scored: number;
   rule: string;
+  /** with flags.score's `detail`: candidates left out because a reviewer kept them */
+  suppressedByReview?: number;
+  /** with `detail`: frames skipped because their label is outside the model's classes */
+  outOfRange?: number;
+  /** with `detail`: the per-class thresholds (confident-learning) */
+  thresholds?: number[];
 }
 
 /** What an export.run job ends with (its job.done result). */
@@ -307,6 +340,10 @@ export interface ExportResult {
   format: string;
   paths: string[];
   summary: Record<string, unknown>;
+  /** the folder written (absolute) */
+  outDir?: string;
+  /** the exports table row that records this export */
+  exportId?: number;
 }
 
 export interface ExportPreview {
@@ -338,8 +375,10 @@ export interface Results {
   'review.frame': FrameDetail;
   'review.segments': SegmentItem[];
   'review.decide': DecideResult;
-  'review.undo': { undone: number };
-  'review.redo': { redone: number };
+  'review.frameId': { frameId: number };
+  /** with `detail`, the reverted group's groupId, action and changes (none when there was nothing to undo) */
+  'review.undo': { undone: number } & DecisionDetail;
+  'review.redo': { redone: number } & DecisionDetail;
   'review.counts': ReviewCounts;
   'export.preview': ExportPreview;
   /** A job; its job.done result is an ExportResult. */

@@ -30,6 +30,7 @@ export const REQUEST_METHODS: { [K in RequestName]: Camel<K> } = {
   'review.frame': 'reviewFrame',
   'review.segments': 'reviewSegments',
   'review.decide': 'reviewDecide',
+  'review.frameId': 'reviewFrameId',
   'review.undo': 'reviewUndo',
   'review.redo': 'reviewRedo',
   'review.counts': 'reviewCounts',

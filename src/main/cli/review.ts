@@ -1,15 +1,18 @@
-// `concord flags | decide | undo | redo | export`: the review core from the command line.
+// `concord flags | decide | undo | redo | export`: thin transports over the core's review requests
+// (flags.score and export.run run as jobs with a progress bar and Ctrl-C -> jobs.cancel; the
+// `detail` replies carry what these commands have always printed).
 import { resolve } from 'node:path';
 import { parse, projectArg, type Options } from './args';
 import type { Io } from './io';
-import { openDb } from '../../store/db';
-import { queuePage } from '../../store/flags';
-import { RECOMMENDED_SMOOTHING, scoreRun, ScoringError } from '../core/review/flags';
-import { decide, DecisionError, frameRef, parseActionArg, redo, undo } from '../core/review/decisions';
-import { exportProject, type ExportFormat } from '../core/export/export';
+import { RECOMMENDED_SMOOTHING, ScoringError } from '../core/review/flags';
+import { DecisionError, parseActionArg } from '../core/review/decisions';
+import type { ExportFormat } from '../core/export/export';
 import { ExportError } from '../core/export/atomic';
-import { FlagRule } from '../../shared/api';
+import { FlagRule, type ExportResult, type QueueItem, type ScoreSummary } from '../../shared/api';
+import { openCore, runCoreJob } from './core-job';
 import { labelName } from '../../shared/labels';
+
+const CANCELLING = '\ncancelling… (Ctrl-C again to kill)';
 
 function args(argv: string[], options: Options) {
   const { positionals, values } = parse(argv, options);
@@ -38,23 +41,23 @@ export async function flagsCommand(argv: string[], io: Io): Promise<number> {
     smooth: { type: 'string' },
     'no-score': { type: 'boolean' },
   });
-  return guarded(io, () => {
-    const db = openDb(project);
+  return guarded(io, async () => {
+    const core = await openCore(project, { projectLabel: project });
     try {
       const rule = FlagRule.parse(values.rule ?? 'all-agree');
+      const json = Boolean(values.json);
       const result = values['no-score']
         ? null
-        : scoreRun(db, {
-            rule,
-            runId: values.run ? Number(values.run) : undefined,
-            threshold: values.threshold ? Number(values.threshold) : undefined,
-            smooth: values.smooth !== undefined ? Number(values.smooth) : RECOMMENDED_SMOOTHING,
-            projectDir: project,
+        : await runCoreJob<ScoreSummary>(core, () => core.request('flags.score', { ...scoreOptions(values, rule), detail: true }), {
+            io,
+            json,
+            cancelling: CANCELLING,
           });
       const top = Number(values.top ?? 20);
-      const page = queuePage(db, { filter: { status: 'open' }, limit: Math.max(1, Math.min(top, 1000)) });
-      if (values.json) {
-        io.out(JSON.stringify({ result, flags: page.items.map(({ details: _d, ...rest }) => rest) }));
+      const limit = Number.isFinite(top) ? Math.max(1, Math.min(Math.floor(top), 1000)) : 20;
+      const page = await core.request('review.queue', { filter: { status: 'open' }, limit, detail: true });
+      if (json) {
+        io.out(JSON.stringify({ result, flags: page.items.map(queueRowOf) }));
         return 0;
       }
       if (result)
@@ -66,27 +69,62 @@ export async function flagsCommand(argv: string[], io: Io): Promise<number> {
       }
       return 0;
     } finally {
-      db.close();
+      await core.close();
     }
   });
 }
 
+/** flags.score's payload from the options; what the contract's schema would refuse fails as the scoring did. */
+function scoreOptions(values: Record<string, string | boolean | undefined>, rule: FlagRule) {
+  const runId = values.run ? Number(values.run) : undefined;
+  const threshold = values.threshold ? Number(values.threshold) : undefined;
+  const smooth = values.smooth !== undefined ? Number(values.smooth) : RECOMMENDED_SMOOTHING;
+  if (runId !== undefined && !Number.isInteger(runId)) throw new ScoringError(`run ${runId} does not exist`);
+  if (threshold !== undefined && !Number.isFinite(threshold)) throw new ScoringError(`threshold ${threshold} is outside [0, 1]`);
+  if (!(Number.isInteger(smooth) && smooth >= 0 && smooth <= 100))
+    throw new ScoringError(`smoothing ${smooth} is not a whole number of frames in [0, 100]`);
+  return { rule, runId, threshold, smooth };
+}
+
+/** A queue item as `flags --json` has always printed it (the store's row, less its details). */
+function queueRowOf(f: QueueItem) {
+  return {
+    flagId: f.flagId,
+    frameId: f.frameId,
+    runId: f.runId,
+    videoId: f.videoId,
+    video: f.video,
+    split: f.split,
+    idx: f.idx,
+    rule: f.rule,
+    given: f.given,
+    suggested: f.suggested,
+    current: f.current,
+    original: f.original,
+    score: f.score,
+    allAgree: f.allAgree,
+    status: f.status,
+    imagePath: f.imagePath,
+  };
+}
+
 export async function decideCommand(argv: string[], io: Io): Promise<number> {
   const { project, values } = args(argv, { frame: { type: 'string' }, action: { type: 'string' } });
-  return guarded(io, () => {
+  return guarded(io, async () => {
     if (typeof values.frame !== 'string' || typeof values.action !== 'string')
       throw new DecisionError('--frame VIDEO:FRAME and --action are required');
-    const db = openDb(project);
+    const core = await openCore(project, { actor: 'cli' });
     try {
-      const frameId = frameRef(db, values.frame);
+      const { frameId } = await core.request('review.frameId', { ref: values.frame });
       const { action, label } = parseActionArg(values.action);
-      const r = decide(db, { frameIds: [frameId], action, label, actor: 'cli' });
-      const c = r.changes[0];
-      if (values.json) io.out(JSON.stringify(r));
+      const r = await core.request('review.decide', { frameIds: [frameId], action, label, detail: true });
+      const changes = r.changes ?? [];
+      const c = changes[0];
+      if (values.json) io.out(JSON.stringify({ groupId: r.groupId, action: r.action ?? action, changes }));
       else io.out(`${values.frame}: ${action}${c ? ` (${labelName(c.before)} -> ${labelName(c.after)})` : ''}`);
       return 0;
     } finally {
-      db.close();
+      await core.close();
     }
   });
 }
@@ -94,14 +132,17 @@ export async function decideCommand(argv: string[], io: Io): Promise<number> {
 function revertCommand(kind: 'undo' | 'redo') {
   return async (argv: string[], io: Io): Promise<number> => {
     const { project, values } = args(argv, {});
-    const db = openDb(project);
+    const core = await openCore(project, { actor: 'cli' });
     try {
-      const r = kind === 'undo' ? undo(db, { actor: 'cli' }) : redo(db, { actor: 'cli' });
+      const reply = await core.request(kind === 'undo' ? 'review.undo' : 'review.redo', { detail: true });
+      // the reverted group, or null when there was nothing to revert (as the review core answers)
+      const r =
+        reply.groupId !== undefined && reply.action ? { groupId: reply.groupId, action: reply.action, changes: reply.changes ?? [] } : null;
       if (values.json) io.out(JSON.stringify(r));
       else io.out(r ? `${kind}: ${r.action} on ${r.changes.length} frame(s)` : `nothing to ${kind}`);
       return 0;
     } finally {
-      db.close();
+      await core.close();
     }
   };
 }
@@ -111,18 +152,25 @@ export const redoCommand = revertCommand('redo');
 
 export async function exportCommand(argv: string[], io: Io): Promise<number> {
   const { project, values } = args(argv, { format: { type: 'string' }, out: { type: 'string' } });
-  return guarded(io, () => {
+  return guarded(io, async () => {
     const format = (values.format ?? 'abaw') as ExportFormat;
     if (!['abaw', 'csv', 'report'].includes(format)) throw new ExportError(`--format must be abaw, csv or report, not "${format}"`);
     if (typeof values.out !== 'string') throw new ExportError('--out DIR is required');
-    const db = openDb(project);
+    const outDir = resolve(values.out);
+    const core = await openCore(project);
     try {
-      const r = exportProject(db, { format, outDir: resolve(values.out) });
-      if (values.json) io.out(JSON.stringify(r));
-      else io.out(`wrote ${r.files.length} file(s) to ${r.outDir}: ${JSON.stringify(r.summary)}`);
+      const r = await runCoreJob<ExportResult>(core, () => core.request('export.run', { format, outDir }), {
+        io,
+        json: Boolean(values.json),
+        cancelling: CANCELLING,
+      });
+      const files = r.paths;
+      if (values.json)
+        io.out(JSON.stringify({ format: r.format, outDir: r.outDir ?? outDir, files, summary: r.summary, exportId: r.exportId }));
+      else io.out(`wrote ${files.length} file(s) to ${r.outDir ?? outDir}: ${JSON.stringify(r.summary)}`);
       return 0;
     } finally {
-      db.close();
+      await core.close();
     }
   });
 }

@@ -1,5 +1,6 @@
 // The review and export requests of the contract, adapted from the review core's shapes.
 import type {
+  DecisionDetail,
   ExportResult,
   FrameDetail,
   PairCount,
@@ -15,7 +16,14 @@ import { framePathOf } from '../../store/dataset';
 import { reviewCounts } from '../../store/decisions';
 import { flagSegments, pairCounts, queuePage, type QueueRow } from '../../store/flags';
 import { frameDetail as storeFrameDetail, videoTimeline } from './review/frame-detail';
-import { decide as decideFrames, decideInBatches, redo as redoGroup, undo as undoGroup } from './review/decisions';
+import {
+  decide as decideFrames,
+  decideInBatches,
+  frameRef,
+  redo as redoGroup,
+  undo as undoGroup,
+  type RevertResult,
+} from './review/decisions';
 import { checkScoreOptions, scoreRunAsync } from './review/flags';
 import { exportPreview as previewExport, exportProjectAsync } from './export/export';
 import type { Core } from './app';
@@ -48,6 +56,10 @@ function toItem(i: QueueRow): QueueItem {
   };
 }
 
+function withDetail(i: QueueRow): QueueItem {
+  return { ...toItem(i), runId: i.runId, videoId: i.videoId, imagePath: i.imagePath };
+}
+
 export function queue(db: Db, p: RequestPayload<'review.queue'>): QueuePage {
   const r = queuePage(db, { filter: p.filter, after: p.after, limit: p.limit });
   const status = p.filter?.status ?? 'open';
@@ -58,7 +70,7 @@ export function queue(db: Db, p: RequestPayload<'review.queue'>): QueuePage {
         (p.filter?.suggested === undefined || c.suggested === p.filter.suggested),
     )
     .reduce((s, c) => s + c.n, 0);
-  return { items: r.items.map(toItem), next: r.next, total };
+  return { items: r.items.map(p.detail ? withDetail : toItem), next: r.next, total };
 }
 
 export function pairs(db: Db, p: RequestPayload<'review.pairs'>): PairCount[] {
@@ -128,11 +140,12 @@ export function counts(db: Db): Results['review.counts'] {
 
 /** Starts the scoring job (the options are checked first, so a bad run or rule is the request's error). */
 export function score(core: Core, p: RequestPayload<'flags.score'>): Results['flags.score'] {
-  const opts = { runId: p.runId, rule: p.rule, threshold: p.threshold, smooth: p.smooth, projectDir: core.projectDir };
+  const projectDir = core.options.projectLabel ?? core.projectDir;
+  const opts = { runId: p.runId, rule: p.rule, threshold: p.threshold, smooth: p.smooth, projectDir };
   checkScoreOptions(core.db, opts);
   return core.jobs.start('flags.score', async (c): Promise<ScoreSummary> => {
     const r = await scoreRunAsync(core.db, { ...opts, signal: c.signal, onProgress: c.progress });
-    return { runId: r.runId, flagged: r.flagged, scored: r.scored, rule: r.rule };
+    return p.detail ? { ...r } : { runId: r.runId, flagged: r.flagged, scored: r.scored, rule: r.rule };
   });
 }
 
@@ -153,10 +166,10 @@ function inTurn<T>(core: Core, fn: () => T | Promise<T>): Promise<T> {
 
 export function decide(core: Core, p: RequestPayload<'review.decide'>): Promise<Results['review.decide']> {
   return inTurn(core, async () => {
-    const opts = { frameIds: p.frameIds, action: p.action, label: p.label, actor: 'ui' };
+    const opts = { frameIds: p.frameIds, action: p.action, label: p.label, actor: actorOf(core) };
     const r = p.frameIds.length < BULK_DECIDE ? decideFrames(core.db, opts) : await bulkDecide(core, opts);
     core.emit('review.changed', { frameIds: r.changes.map((c) => c.frameId) });
-    return { decided: r.changes.length, groupId: r.groupId };
+    return { decided: r.changes.length, groupId: r.groupId, ...(p.detail ? { action: r.action, changes: r.changes } : {}) };
   });
 }
 
@@ -181,20 +194,35 @@ function bulkDecide(core: Core, opts: Parameters<typeof decideInBatches>[1]): Re
   });
 }
 
-export function undo(core: Core): Promise<Results['review.undo']> {
+/** Who the decisions are recorded as: the host's CoreOptions.actor ('cli' from the command line), else 'ui'. */
+function actorOf(core: Core): string {
+  return core.options.actor ?? 'ui';
+}
+
+/** The reverted group, for a request that asked for `detail`. */
+function detailOf(r: RevertResult | null, detail: boolean | undefined): DecisionDetail {
+  return detail && r ? { groupId: r.groupId, action: r.action, changes: r.changes } : {};
+}
+
+export function undo(core: Core, p: RequestPayload<'review.undo'>): Promise<Results['review.undo']> {
   return inTurn(core, () => {
-    const r = undoGroup(core.db, { actor: 'ui' });
+    const r = undoGroup(core.db, { actor: actorOf(core) });
     if (r) core.emit('review.changed', { frameIds: r.changes.map((c) => c.frameId) });
-    return { undone: r?.changes.length ?? 0 };
+    return { undone: r?.changes.length ?? 0, ...detailOf(r, p.detail) };
   });
 }
 
-export function redo(core: Core): Promise<Results['review.redo']> {
+export function redo(core: Core, p: RequestPayload<'review.redo'>): Promise<Results['review.redo']> {
   return inTurn(core, () => {
-    const r = redoGroup(core.db, { actor: 'ui' });
+    const r = redoGroup(core.db, { actor: actorOf(core) });
     if (r) core.emit('review.changed', { frameIds: r.changes.map((c) => c.frameId) });
-    return { redone: r?.changes.length ?? 0 };
+    return { redone: r?.changes.length ?? 0, ...detailOf(r, p.detail) };
   });
+}
+
+/** A `VIDEO:FRAME` reference's frame id; a bad reference is the request's error (a DecisionError). */
+export function frameId(db: Db, p: RequestPayload<'review.frameId'>): Results['review.frameId'] {
+  return { frameId: frameRef(db, p.ref) };
 }
 
 export function exportPreview(db: Db): Results['export.preview'] {
@@ -223,7 +251,7 @@ export function exportRun(core: Core, p: RequestPayload<'export.run'>): Results[
         onProgress: c.progress,
         recordDb: core.db,
       });
-      return { format: r.format, paths: r.files, summary: r.summary };
+      return { format: r.format, paths: r.files, summary: r.summary, outDir: r.outDir, exportId: r.exportId };
     } finally {
       if (snapshot.inTransaction) snapshot.exec('ROLLBACK');
       snapshot.close();

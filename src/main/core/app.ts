@@ -34,6 +34,10 @@ export interface CoreOptions {
   allowedRoots?: string[];
   /** How to start the trainer process (the Electron shell passes a utilityProcess launcher). */
   launchTrainer?: training.TrainerLauncher;
+  /** Who review decisions are recorded as (the decisions' actor); default 'ui'. The CLI passes 'cli'. */
+  actor?: string;
+  /** How hints name the project (the CLI passes the path as typed); default the project's absolute path. */
+  projectLabel?: string;
 }
 
 export class PathRefusedError extends Error {}
@@ -163,8 +167,9 @@ export class Core implements ConcordCore {
     'review.frame': (p) => review.frame(this.db, p),
     'review.segments': (p) => review.segments(this.db, p),
     'review.decide': (p) => review.decide(this, p),
-    'review.undo': () => review.undo(this),
-    'review.redo': () => review.redo(this),
+    'review.frameId': (p) => review.frameId(this.db, p),
+    'review.undo': (p) => review.undo(this, p),
+    'review.redo': (p) => review.redo(this, p),
     'review.counts': () => review.counts(this.db),
     'export.preview': () => review.exportPreview(this.db),
     'export.run': (p) => review.exportRun(this, p),

@@ -240,3 +240,26 @@ describe('review.decide on many frames', () => {
     expect(await core.request('review.undo', {})).toEqual({ undone: 0 });
   });
 });
+
+describe('the review requests the CLI prints from', () => {
+  it('resolves VIDEO:FRAME to a frame id and replies with the decision group on `detail`', async () => {
+    const proj = project();
+    core = await createCore(proj.dir, { actor: 'cli' });
+    const frame = proj.frame('v1', 2);
+    expect(await core.request('review.frameId', { ref: 'v1:2' })).toEqual({ frameId: frame });
+    await expect(core.request('review.frameId', { ref: 'v1:999' })).rejects.toThrow(/there is no frame 999/);
+    await expect(core.request('review.frameId', { ref: 'nope:1' })).rejects.toThrow(/no video named "nope"/);
+    const d = await core.request('review.decide', { frameIds: [frame], action: 'relabel', label: 4, detail: true });
+    expect(d).toMatchObject({ decided: 1, action: 'relabel', changes: [{ frameId: frame, before: 0, after: 4 }] });
+    expect(await core.request('review.undo', { detail: true })).toEqual({
+      undone: 1,
+      groupId: d.groupId,
+      action: 'relabel',
+      changes: [{ frameId: frame, before: 4, after: 0 }],
+    });
+    expect(await core.request('review.redo', {})).toEqual({ redone: 1 });
+    expect(await core.request('review.redo', { detail: true })).toEqual({ redone: 0 });
+    const actors = proj.db.prepare('SELECT DISTINCT actor FROM decisions').all() as { actor: string }[];
+    expect(actors.map((a) => a.actor)).toEqual(['cli']);
+  });
+});

@@ -2,7 +2,7 @@
 // decisions, its neighbours, and the whole video's label and consensus tracks for the timeline.
 // The store returns raw probabilities; the consensus (mean softmax argmax) is computed here.
 import type { Db } from '../../../store/db';
-import { frameInfo } from '../../../store/dataset';
+import { frameInfo, type FrameInfo } from '../../../store/dataset';
 import { decisionsOfFrame, type DecisionRow } from '../../../store/decisions';
 import { currentFlagOf, flagsOfFrame, openFlaggedIdx, type FlagRow, type FlagStatus } from '../../../store/flags';
 import { framesWithPredictions, latestPredictedRun, videoLabelTrack, type FramePrediction } from '../../../store/predictions';
@@ -20,17 +20,8 @@ export interface NeighbourFrame {
   imagePath: string;
 }
 
-export interface FrameRecordDetail {
-  frameId: number;
-  videoId: number;
-  video: string;
-  split: string;
-  idx: number;
-  hasFace: boolean;
-  imagePath: string;
-  original: number;
-  current: number;
-  labelSet: string;
+/** A frame (the store's FrameInfo) with its predictions, consensus, flags, decisions and neighbours. */
+export interface FrameRecordDetail extends FrameInfo {
   runId: number | null;
   /** probs[j] = network j's softmax; empty without a prediction. */
   probs: number[][];

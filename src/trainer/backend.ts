@@ -377,7 +377,8 @@ export async function probeBackends(): Promise<BackendProbe[]> {
       name: 'webgpu',
       usable: wg.ok,
       auto: wg.ok && !wg.adapter?.software,
-      reason: !wg.ok ? wg.reason : wg.adapter?.software ? `${wg.reason}: ${SOFTWARE_NOTE}` : `available: ${wg.reason}`,
+      // device names the adapter already
+      reason: !wg.ok ? wg.reason : wg.adapter?.software ? SOFTWARE_NOTE : 'available',
       version: wg.version,
       device: wg.adapter ? `GPU (${adapterLabel(wg.adapter)})` : undefined,
       adapter: wg.adapter,

@@ -1,36 +1,14 @@
 // A small worker_threads pool that prepares batches (decode + augment) off the training thread.
 // Worth it when a core is free: augmentation costs milliseconds per image on the JS thread, which
 // otherwise adds to every step (bench/data-pipeline.ts measures both ways).
-import { Worker } from 'node:worker_threads';
-import { createRequire } from 'node:module';
-import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import type { Worker } from 'node:worker_threads';
+import { startModuleWorker } from './start-worker';
 import type { AugmentConfig } from './augment';
 import type { PrepareItem, PreparePool, Prepared } from './data';
 
 interface Pending {
   resolve(p: Prepared): void;
   reject(e: Error): void;
-}
-
-/**
- * The worker: the built data-worker.js beside this file, or under tsx/vitest the .ts source loaded
- * through a small bootstrap that registers tsx in the worker first (--import does not reach workers).
- */
-function startWorker(): Worker {
-  const here = fileURLToPath(import.meta.url);
-  if (here.endsWith('.ts')) {
-    const source = pathToFileURL(here.replace(/data-pool\.ts$/, 'data-worker.ts')).href;
-    // The ESM build of tsx's API (require.resolve would give the CommonJS one).
-    const tsxDir = dirname(createRequire(import.meta.url).resolve('tsx/package.json'));
-    const api = pathToFileURL(join(tsxDir, 'dist', 'esm', 'api', 'index.mjs')).href;
-    const boot = `import(${JSON.stringify(api)}).then((m) => { m.register(); return import(${JSON.stringify(source)}); })`;
-    return new Worker(boot, { eval: true });
-  }
-  const built = here.replace(/data-pool\.(js|mjs)$/, 'data-worker.js');
-  if (!existsSync(built)) throw new Error(`data worker script ${built} is missing from the build`);
-  return new Worker(built);
 }
 
 export class DataPool implements PreparePool {
@@ -41,7 +19,7 @@ export class DataPool implements PreparePool {
 
   constructor(readonly size: number) {
     for (let i = 0; i < size; i++) {
-      const worker = startWorker();
+      const worker = startModuleWorker(import.meta.url, { source: 'data-worker.ts', built: 'data-worker.js' }, 'data worker');
       const slot = { worker, busy: 0 };
       worker.on('message', (m: Prepared & { id: number; fatal?: string }) => {
         // Only a worker with work in flight keeps the process alive.

@@ -1,36 +1,14 @@
 // Host side of the face-crop worker: cropFaces with the same options and result, run in a
 // worker_threads Worker (crop-worker.ts) so tfjs and the detector never block the host's main
 // thread (in Electron, the thread that draws the window). One worker serves a whole import.
-import { Worker } from 'node:worker_threads';
-import { createRequire } from 'node:module';
-import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import type { Worker } from 'node:worker_threads';
+import { startModuleWorker } from '../../../../trainer/start-worker';
 // sharp's libvips must stay loaded in the main thread while workers load and unload it (sharp's
 // "worker threads" install note), so the host loads it first.
 import 'sharp';
 import { abortError, type PoolProgress } from '../pool';
 import { isFromCropWorker, type ToCropWorker } from './crop-protocol';
 import type { CropFacesOptions, CropFacesResult } from './crops';
-
-/**
- * The worker: the built face-worker.js beside this file's bundle (out/main), or under tsx/vitest
- * the .ts source loaded through a bootstrap that registers tsx first (--import does not reach workers).
- */
-function startWorker(): Worker {
-  const here = fileURLToPath(import.meta.url);
-  if (here.endsWith('.ts')) {
-    const source = pathToFileURL(join(dirname(here), 'crop-worker.ts')).href;
-    // The ESM build of tsx's API (require.resolve would give the CommonJS one).
-    const tsxDir = dirname(createRequire(import.meta.url).resolve('tsx/package.json'));
-    const api = pathToFileURL(join(tsxDir, 'dist', 'esm', 'api', 'index.mjs')).href;
-    const boot = `import(${JSON.stringify(api)}).then((m) => { m.register(); return import(${JSON.stringify(source)}); })`;
-    return new Worker(boot, { eval: true });
-  }
-  const built = join(dirname(here), 'face-worker.js');
-  if (!existsSync(built)) throw new Error(`face worker script ${built} is missing from the build`);
-  return new Worker(built);
-}
 
 interface Pending {
   onProgress?: (p: PoolProgress) => void;
@@ -49,7 +27,7 @@ export class FaceCropWorker {
 
   private ensure(): Worker {
     if (this.worker) return this.worker;
-    const w = startWorker();
+    const w = startModuleWorker(import.meta.url, { source: 'crop-worker.ts', built: 'face-worker.js' }, 'face worker');
     w.on('message', (m: unknown) => {
       if (!isFromCropWorker(m)) return;
       const p = this.pending.get(m.id);

@@ -6,12 +6,13 @@ import { basename, dirname, extname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ConcordCore } from '../shared/api';
 import { createCore } from './core/app';
+import { frameImageOf } from './core/frame-file';
 import { adaptUtilityProcess, type TrainerLauncher } from './core/jobs';
 import { isProjectDir } from '../store/db';
 import { APP_SCHEME, IPC } from '../shared/contract';
 import { bindIpc, forwardEvents } from './ipc';
 import { addRecent, readRecent } from './recent-projects';
-import { CSP, SCHEME_PRIVILEGES, hardenApp, hardenSession } from './security';
+import { CSP, SCHEME_PRIVILEGES, devServerUrl, hardenApp, hardenSession } from './security';
 import { resolveStatic } from './server/static-path';
 import { createMainWindow } from './window';
 
@@ -19,7 +20,8 @@ const here = dirname(fileURLToPath(import.meta.url));
 const rendererDir = join(here, '../renderer');
 const preload = join(here, '../preload/index.cjs');
 const trainerEntry = join(here, '../trainer/entry.js');
-const devUrl = !app.isPackaged ? (process.env.ELECTRON_RENDERER_URL ?? null) : null;
+// import.meta.env.DEV is replaced at build time: true only in the bundle `electron-vite dev` builds
+const devUrl = devServerUrl({ isPackaged: app.isPackaged, devBuild: import.meta.env.DEV, env: process.env });
 const recentFile = () => join(app.getPath('userData'), 'recent-projects.json');
 
 let win: BrowserWindow | null = null;
@@ -97,10 +99,11 @@ async function serveApp(request: Request): Promise<Response> {
   if (url.host !== 'app') return new Response('not found', { status: 404, headers });
   const frame = /^\/frames\/(\d{1,15})\.jpg$/.exec(url.pathname);
   if (frame) {
-    const file = core?.framePath(Number(frame[1]));
-    if (!file) return new Response('no image for this frame', { status: 404, headers });
+    // The core checks containment; frameImageOf the magic bytes again, and names the type.
+    const img = frameImageOf(Number(frame[1]), core?.framePath(Number(frame[1])));
+    if (!img) return new Response('no image for this frame', { status: 404, headers });
     try {
-      return new Response(await readFile(file), { headers: { ...headers, 'Content-Type': 'image/jpeg' } });
+      return new Response(await readFile(img.file), { headers: { ...headers, 'Content-Type': img.type } });
     } catch {
       return new Response('image missing on disk', { status: 404, headers });
     }

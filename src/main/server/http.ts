@@ -10,6 +10,8 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer, WebSocket, type RawData } from 'ws';
 import { isRequestName, type ConcordCore, type RequestName } from '../../shared/api';
 import { EVENT_NAMES } from '../../shared/contract';
+import { errorStatus } from '../../shared/errors';
+import { frameImageOf } from '../core/frame-file';
 import { resolveStatic } from './static-path';
 
 export { resolveStatic };
@@ -105,14 +107,22 @@ function parseCookies(header: string | undefined): Record<string, string> {
   return out;
 }
 
-type ErrorStatus = 400 | 401 | 403 | 404 | 405 | 413 | 415 | 500;
+type ErrorStatus = 400 | 401 | 403 | 404 | 405 | 413 | 415 | 500 | 503;
 
-/** Which HTTP status a failed request maps to. */
+/** Which HTTP status a failed request maps to: a status the error carries (src/shared/errors.ts) wins. */
 export function statusForError(e: unknown): ErrorStatus {
   const err = e as Error;
+  const carried = errorStatus(e);
+  if (carried) return carried;
   if (err?.message?.startsWith('bad ') && err.message.includes(' request: ')) return 400;
   if (err?.name === 'PathRefusedError' || err?.constructor?.name === 'PathRefusedError') return 403;
   return 500;
+}
+
+/** The token of an `Authorization: Bearer …` header; the scheme is case-insensitive (RFC 7235). */
+export function bearerToken(header: string | undefined): string | null {
+  const m = /^bearer[ \t]+(\S+)[ \t]*$/i.exec(header ?? '');
+  return m ? m[1]! : null;
 }
 
 export async function startServer(opts: ServerOptions): Promise<RunningServer> {
@@ -136,8 +146,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const cookieName = () => `concord_token_${port}`;
 
   function authorised(req: IncomingMessage, url: URL): boolean {
-    const auth = req.headers.authorization;
-    if (auth?.startsWith('Bearer ') && tokenMatches(token, auth.slice(7).trim())) return true;
+    if (tokenMatches(token, bearerToken(req.headers.authorization))) return true;
     if (tokenMatches(token, url.searchParams.get('token'))) return true;
     return tokenMatches(token, parseCookies(req.headers.cookie)[cookieName()]);
   }
@@ -185,35 +194,46 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       return sendJson(res, status, { error: status === 413 ? 'request body too large' : `bad ${name} request: body is not JSON` });
     }
     const out = await runRequest(name, payload);
-    sendJson(res, out.status, out.status === 200 ? { result: out.result } : { error: out.error });
+    const body = JSON.stringify(out.status === 200 ? { result: out.result } : { error: out.error });
+    // A busy database is worth retrying shortly (BusyError); the UI shows the message meanwhile.
+    send(
+      res,
+      out.status,
+      body,
+      'application/json; charset=utf-8',
+      out.status === 503 ? { 'Retry-After': String(out.retryAfter ?? 1) } : {},
+    );
   }
 
-  async function runRequest(name: RequestName, payload: unknown): Promise<{ status: number; result?: unknown; error?: string }> {
+  async function runRequest(
+    name: RequestName,
+    payload: unknown,
+  ): Promise<{ status: number; result?: unknown; error?: string; retryAfter?: number }> {
     try {
       // The core parses the payload (the contract's schema); its "bad … request" errors become 400.
       return { status: 200, result: await core.request(name, payload as never) };
     } catch (e) {
-      return { status: statusForError(e), error: (e as Error).message ?? String(e) };
+      const retry = (e as { retryAfterSeconds?: unknown }).retryAfterSeconds;
+      return {
+        status: statusForError(e),
+        error: (e as Error).message ?? String(e),
+        ...(typeof retry === 'number' ? { retryAfter: Math.max(1, Math.ceil(retry)) } : {}),
+      };
     }
   }
 
   function handleFrame(res: ServerResponse, id: string): void {
     const frameId = Number(id);
-    const file = Number.isSafeInteger(frameId) ? core.framePath(frameId) : null;
-    if (!file) return sendText(res, 404, `no image for frame ${id}`);
-    let size: number;
-    try {
-      size = statSync(file).size;
-    } catch {
-      return sendText(res, 404, `image for frame ${id} is missing on disk`);
-    }
+    // The core checks containment; frameImageOf checks the magic bytes again and names the type.
+    const img = Number.isSafeInteger(frameId) ? frameImageOf(frameId, core.framePath(frameId), log) : null;
+    if (!img) return sendText(res, 404, `no image for frame ${id}`);
     res.writeHead(200, {
       ...SECURITY_HEADERS,
-      'Content-Type': 'image/jpeg',
-      'Content-Length': String(size),
+      'Content-Type': img.type,
+      'Content-Length': String(img.size),
       'Cache-Control': 'private, max-age=3600',
     });
-    createReadStream(file)
+    createReadStream(img.file)
       .on('error', () => res.destroy())
       .pipe(res);
   }

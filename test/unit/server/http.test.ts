@@ -5,10 +5,11 @@ import { join } from 'node:path';
 import { WebSocket } from 'ws';
 import { parseRequest, type ConcordCore, type EventName, type Events, type RequestName } from '../../../src/shared/api';
 import { isLoopbackAddress, resolveStatic, startServer, tokenMatches, type RunningServer } from '../../../src/main/server/http';
+import { BusyError, NotFoundError } from '../../../src/shared/errors';
 import { tempDir, FAKE_JPEG } from '../../helpers/tmp';
 
 /** A small stand-in for the real core: records calls, validates like the real one, emits on demand. */
-function fakeCore(frameFile: string) {
+function fakeCore(frameFile: string, textFile = frameFile) {
   const listeners = new Map<string, Set<(d: unknown) => void>>();
   const calls: { name: string; payload: unknown }[] = [];
   const framePathCalls: unknown[] = [];
@@ -18,6 +19,8 @@ function fakeCore(frameFile: string) {
       parseRequest(name, payload);
       if (name === 'project.info') return { project: '/p', videos: 2 } as never;
       if (name === 'jobs.cancel') throw new Error('no such job');
+      if (name === 'runs.metrics') throw new NotFoundError('run 99 does not exist');
+      if (name === 'review.decide' && (payload as { frameIds?: number[] }).frameIds?.[0] === 503) throw new BusyError();
       return {} as never;
     },
     on(event, cb) {
@@ -28,7 +31,7 @@ function fakeCore(frameFile: string) {
     },
     framePath(frameId: number) {
       framePathCalls.push(frameId);
-      return frameId === 7 ? frameFile : null;
+      return frameId === 7 ? frameFile : frameId === 9 ? textFile : null;
     },
     async close() {},
     emit(event, data) {
@@ -88,7 +91,7 @@ describe('headless host', () => {
     symlinkSync(join(dir, 'secret.txt'), join(staticDir, 'link.txt'));
     const frameFile = join(dir, 'frame.jpg');
     writeFileSync(frameFile, FAKE_JPEG);
-    fake = fakeCore(frameFile);
+    fake = fakeCore(frameFile, join(dir, 'secret.txt'));
     server = await startServer({ core: fake.core, port: 0, staticDir });
   });
 
@@ -229,6 +232,41 @@ describe('headless host', () => {
     }
     expect(fake.framePathCalls.slice(before)).toEqual([]);
     expect(fake.framePathCalls.every((x) => typeof x === 'number')).toBe(true);
+  });
+
+  it('answers 404 when the path a core gives for a frame is not an image (magic bytes), and logs no contents', async () => {
+    const r = await raw(server.port, '/frames/9.jpg', { headers: auth() });
+    expect(r.status).toBe(404);
+    expect(r.body).not.toContain('outside the static dir');
+  });
+
+  it('takes the Authorization scheme in any case', async () => {
+    for (const scheme of ['bearer', 'BEARER', 'BeArEr']) {
+      const r = await raw(server.port, '/', { headers: { Authorization: `${scheme} ${server.token}` } });
+      expect(r.status, scheme).toBe(200);
+    }
+    expect((await raw(server.port, '/', { headers: { Authorization: `Basic ${server.token}` } })).status).toBe(401);
+    expect((await raw(server.port, '/', { headers: { Authorization: `Bearer${server.token}` } })).status).toBe(401);
+  });
+
+  it('answers 404 for a NotFoundError and 503 with Retry-After for a BusyError, over HTTP and the WebSocket', async () => {
+    const post = (name: string, body: unknown) =>
+      raw(server.port, `/api/${name}`, {
+        method: 'POST',
+        headers: { ...auth(), 'Content-Type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+    const missing = await post('runs.metrics', { runId: 99 });
+    expect(missing.status).toBe(404);
+    expect(JSON.parse(missing.body).error).toBe('run 99 does not exist');
+    const busy = await post('review.decide', { frameIds: [503], action: 'keep' });
+    expect(busy.status).toBe(503);
+    expect(busy.headers['retry-after']).toBe('1');
+    expect(JSON.parse(busy.body).error).toMatch(/busy/);
+    const ws = await openSocket(`ws://127.0.0.1:${server.port}/ws?token=${server.token}`);
+    ws.send(JSON.stringify({ id: 5, name: 'runs.metrics', payload: { runId: 99 } }));
+    expect(await nextMessage(ws)).toEqual({ id: 5, error: 'run 99 does not exist', status: 404 });
+    ws.close();
   });
 
   it('refuses an unexpected Host header (DNS rebinding)', async () => {

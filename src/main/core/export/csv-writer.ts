@@ -25,9 +25,16 @@ export interface CsvRow {
   time: string;
 }
 
+/** A text cell a spreadsheet would run as a formula (OWASP: = + - @, tab, CR) gets a leading `'`. */
+export function defuseFormula(text: string): string {
+  return /^[=+\-@\t\r]/.test(text) ? `'${text}` : text;
+}
+
+/** One CSV cell: numbers stay numbers (a -1 label, a negative score); text is defused, then quoted as needed. */
 export function csvField(v: string | number | null): string {
   if (v === null) return '';
-  const s = String(v);
+  if (typeof v === 'number') return String(v);
+  const s = defuseFormula(v);
   return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 

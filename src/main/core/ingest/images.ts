@@ -1,12 +1,12 @@
 // Importers for still-image datasets used for pretraining: RAF-DB lists, AffectNet CSVs, generic CSVs.
 // Every label is mapped to ABAW-7 (src/shared/labels.ts has the tables); each split becomes one group.
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { basename, isAbsolute, join, resolve } from 'node:path';
-import { ABAW7_HEADER, AFFECTNET_TO_ABAW, RAFDB_TO_ABAW, abawFromName } from '../../../shared/labels';
+import { ABAW7_HEADER, AFFECTNET_TO_ABAW, RAFDB_TO_ABAW, abawFromName, ownLabel } from '../../../shared/labels';
 import type { Db } from '../../../store/db';
-import { upsertVideo } from '../../../store/dataset';
-import { ImportError, type ImportWarning } from './abaw';
+import { ImportError, upsertVideoReportingOrphans, type ImportWarning } from './abaw';
+import { insideDir } from '../frame-file';
 import { ProgressTracker, throwIfAborted, type ProgressFn } from '../../../shared/progress';
 
 export type ImageListFormat = 'rafdb' | 'affectnet' | 'csv';
@@ -59,7 +59,7 @@ export function parseRafdbList(text: string, file: string): ImageItem[] {
     const parts = t.split(/\s+/);
     if (parts.length !== 2) throw new ImportError(file, i + 1, `expected "name label", got "${t.slice(0, 60)}"`);
     const raf = Number(parts[1]);
-    const label = RAFDB_TO_ABAW[raf];
+    const label = ownLabel(RAFDB_TO_ABAW, raf);
     if (!Number.isInteger(raf) || label === undefined) throw new ImportError(file, i + 1, `RAF-DB label "${parts[1]}" is not 1..7`);
     const name = parts[0]!;
     const split = name.startsWith('test') ? 'Validation_Set' : 'Train_Set';
@@ -86,9 +86,9 @@ export function parseAffectnetCsv(text: string, file: string, split = 'Train_Set
     if (!t.trim()) continue;
     const cols = splitCsvLine(t);
     const code = Number(cols[exprCol]);
-    if (!Number.isInteger(code) || !(code in AFFECTNET_TO_ABAW))
+    if (!Number.isInteger(code) || !Object.hasOwn(AFFECTNET_TO_ABAW, code))
       throw new ImportError(file, i + 1, `expression "${cols[exprCol]}" is not an AffectNet code 0..10`);
-    const label = AFFECTNET_TO_ABAW[code];
+    const label = ownLabel(AFFECTNET_TO_ABAW, code);
     if (label === null || label === undefined) {
       skipped++;
       continue;
@@ -111,10 +111,11 @@ export function parseGenericCsv(text: string, file: string, labelMap: Record<str
     if (i === 0 && /^(path|file|image)/i.test(cols[0] ?? '')) return;
     if (cols.length < 2) throw new ImportError(file, i + 1, 'expected path,label');
     const key = cols[1]!;
-    let label: number | null = key in labelMap ? labelMap[key]! : null;
+    // own entries only: a file's "constructor" or "__proto__" is an unknown label, not Object's
+    let label: number | null = ownLabel(labelMap, key) ?? null;
     if (label === null && /^\d+$/.test(key)) label = Number(key);
     if (label === null) label = abawFromName(key);
-    if (label === null || label < 0 || label > 6)
+    if (label === null || !Number.isInteger(label) || label < 0 || label > 6)
       throw new ImportError(file, i + 1, `label "${key}" is not an ABAW-7 class (0..6 or a class name)`);
     items.push({ path: cols[0]!, label, split: cols[2] || 'Train_Set', line: i + 1 });
   });
@@ -136,6 +137,8 @@ export interface ImagesImportResult {
   groups: { name: string; split: string; images: number; missing: number }[];
   skipped: number;
   warnings: ImportWarning[];
+  /** List entries not imported because their path leaves the image root (file, line, reason). */
+  refused: ImportWarning[];
 }
 
 function resolveImage(root: string, p: string, format: ImageListFormat): string | null {
@@ -144,6 +147,29 @@ function resolveImage(root: string, p: string, format: ImageListFormat): string 
   if (format === 'rafdb') {
     const aligned = join(root, p.replace(/\.jpg$/i, '_aligned.jpg'));
     if (existsSync(aligned)) return aligned;
+  }
+  return null;
+}
+
+/**
+ * Why a list entry may not be imported, or null: its path (relative, or absolute) must stay
+ * inside the image root, also once symlinks are resolved, so a list cannot point frames at
+ * /etc/passwd. `rootReal` is the root's realpath.
+ */
+export function escapesRoot(root: string, rootReal: string, entry: string, format: ImageListFormat = 'csv'): string | null {
+  if (entry.includes('\0')) return `path ${JSON.stringify(entry)} contains a NUL byte`;
+  const abs = resolve(root, entry);
+  if (!insideDir(root, abs)) return `path ${JSON.stringify(entry)} leaves the image root ${root}`;
+  // The file resolveImage would pick (RAF-DB's _aligned variant too) must not lead out through a symlink.
+  const candidates = format === 'rafdb' ? [abs, abs.replace(/\.jpg$/i, '_aligned.jpg')] : [abs];
+  for (const c of candidates) {
+    let real: string;
+    try {
+      real = realpathSync(c);
+    } catch {
+      continue; // missing: reported as a missing image
+    }
+    if (!insideDir(rootReal, real)) return `path ${JSON.stringify(entry)} resolves (through a symlink) outside the image root ${root}`;
   }
   return null;
 }
@@ -162,6 +188,13 @@ export function importImages(db: Db, opts: ImagesImportOptions): ImagesImportRes
   else if (opts.format === 'affectnet') ({ items, skipped } = parseAffectnetCsv(text, file));
   else items = parseGenericCsv(text, file, opts.labelMap);
   const prefix = opts.name ?? `${opts.format}:${basename(file).replace(/\.[^.]+$/, '')}`;
+  const rootReal = realpathSync(root);
+  const refused: ImportWarning[] = [];
+  items = items.filter((it) => {
+    const reason = escapesRoot(root, rootReal, it.path, opts.format);
+    if (reason) refused.push({ file, line: it.line, reason: `${reason}; entry not imported` });
+    return !reason;
+  });
   const bySplit = new Map<string, ImageItem[]>();
   for (const it of items) {
     const arr = bySplit.get(it.split) ?? [];
@@ -169,7 +202,7 @@ export function importImages(db: Db, opts: ImagesImportOptions): ImagesImportRes
     bySplit.set(it.split, arr);
   }
   const tracker = new ProgressTracker('import images', items.length, opts.onProgress);
-  const result: ImagesImportResult = { groups: [], skipped, warnings: [] };
+  const result: ImagesImportResult = { groups: [], skipped, warnings: [], refused };
   for (const [split, group] of bySplit) {
     throwIfAborted(opts.signal, 'import');
     const labels = new Int8Array(group.length);
@@ -189,7 +222,7 @@ export function importImages(db: Db, opts: ImagesImportOptions): ImagesImportRes
     });
     const name = `${prefix}:${split}`;
     const hash = createHash('sha1').update(bytes).update(root).update(split).digest('hex');
-    upsertVideo(
+    upsertVideoReportingOrphans(
       db,
       {
         name,
@@ -202,9 +235,12 @@ export function importImages(db: Db, opts: ImagesImportOptions): ImagesImportRes
         contentHash: hash,
       },
       { labels, hasFace, imagePaths: paths },
+      result.warnings,
     );
     result.groups.push({ name, split, images: group.length, missing });
   }
   if (result.warnings.length === 20) result.warnings.push({ file, line: null, reason: 'more images are missing (first 20 listed)' });
+  // Refusals come first and are all listed: each is a list line that points outside the data.
+  result.warnings.unshift(...refused);
   return result;
 }

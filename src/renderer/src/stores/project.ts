@@ -93,7 +93,17 @@ export const useProjectStore = defineStore('project', () => {
     try {
       job = await api.request(kind, payload);
     } catch (e) {
-      error.value = (e as Error).message;
+      // A refused request (a path outside the allowed folders, a busy database) shows in the
+      // wizard where it happened, like a job that failed.
+      imports.value.push({
+        jobId: `refused-${imports.value.length}`,
+        kind,
+        status: 'failed',
+        progress: null,
+        issues: [],
+        summary: null,
+        error: (e as Error).message,
+      });
       return;
     }
     imports.value.push({ jobId: job.jobId, kind, status: 'running', progress: job.progress, issues: [], summary: null, error: null });

@@ -45,6 +45,16 @@ describe('image list parsers', () => {
     expect(() => parseGenericCsv('a.jpg,contempt\n', 'g.csv')).toThrow('g.csv:1: label "contempt"');
   });
 
+  it('reports prototype names (constructor, toString, __proto__) as unknown labels, naming file, line and label', () => {
+    for (const [i, name] of ['constructor', 'toString', '__proto__', 'hasOwnProperty'].entries()) {
+      const text = `path,label\na.jpg,happy\n${'x.jpg,sad\n'.repeat(i)}b.jpg,${name}\n`;
+      expect(() => parseGenericCsv(text, 'g.csv')).toThrow(`g.csv:${i + 3}: label "${name}" is not an ABAW-7 class`);
+      expect(() => parseGenericCsv(text, 'g.csv', { joyful: 4 })).toThrow(`g.csv:${i + 3}: label "${name}"`);
+    }
+    expect(() => parseRafdbList('a.jpg constructor\n', 'l.txt')).toThrow('l.txt:1: RAF-DB label "constructor"');
+    expect(() => parseAffectnetCsv('path,expression\na.jpg,constructor\n', 'a.csv')).toThrow('a.csv:2: expression "constructor"');
+  });
+
   it('splits CSV lines with doubled quotes', () => {
     expect(splitCsvLine('"a ""q""",b')).toEqual(['a "q"', 'b']);
   });
@@ -83,5 +93,15 @@ describe('importImages', () => {
     expect(() => importImages(db, { list: join(root, 'none.txt'), root, format: 'csv' })).toThrow(/list file not found/);
     const list = writeFile(join(root, 'l.csv'), 'a.jpg,1\n');
     expect(() => importImages(db, { list, root: join(root, 'nope'), format: 'csv' })).toThrow(/image root folder not found/);
+  });
+
+  it('imports nothing from a list whose label is a prototype name', () => {
+    const root = tempDir();
+    writeFile(join(root, 'img', 'a.jpg'), FAKE_JPEG);
+    writeFile(join(root, 'img', 'b.jpg'), FAKE_JPEG);
+    const list = writeFile(join(root, 'list.csv'), 'path,label\na.jpg,happy\nb.jpg,constructor\n');
+    const db = openDb(join(root, 'proj'), { create: true });
+    expect(() => importImages(db, { list, root: join(root, 'img'), format: 'csv' })).toThrow(`${list}:3: label "constructor"`);
+    expect(datasetInfo(db).frames).toBe(0);
   });
 });

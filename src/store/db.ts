@@ -1,8 +1,10 @@
 // The one module that opens a project's SQLite file: WAL, numbered migrations, a writer lock.
 import Database from 'better-sqlite3';
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync, unlinkSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { LockBusyError, WriterLock as FileWriterLock } from './lock';
+import { BusyError } from '../shared/errors';
 
 export type Db = Database.Database;
 
@@ -56,7 +58,17 @@ export function migrate(db: Db, migrations = loadMigrations()): number {
 export interface OpenOptions {
   create?: boolean;
   readonly?: boolean;
+  /**
+   * How long a statement waits for another connection's lock before SQLITE_BUSY. better-sqlite3 is
+   * synchronous, so the wait blocks the whole thread: hosts keep it short (HOST_BUSY_TIMEOUT_MS).
+   */
+  busyTimeoutMs?: number;
 }
+
+/** The default wait: the trainer, importers and one-shot tools, where nothing else runs on the thread. */
+export const DEFAULT_BUSY_TIMEOUT_MS = 10_000;
+/** The wait of a host's connections (UI requests queue behind it): about a second, then BusyError. */
+export const HOST_BUSY_TIMEOUT_MS = 800;
 
 export function isProjectDir(dir: string): boolean {
   return existsSync(join(dir, DB_FILE));
@@ -74,7 +86,7 @@ export function openDb(projectDir: string, opts: OpenOptions = {}): Db {
     mkdirSync(join(dir, CACHE_DIR), { recursive: true });
   }
   const db = new Database(file, { readonly: opts.readonly ?? false });
-  db.pragma('busy_timeout = 10000');
+  db.pragma(`busy_timeout = ${Math.max(0, Math.floor(opts.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS))}`);
   if (!opts.readonly) {
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = NORMAL');
@@ -107,72 +119,47 @@ export function writeTransaction<T>(db: Db, fn: () => T): T {
   return db.transaction(fn).immediate();
 }
 
+/** True for SQLite's "database is locked" (another connection held the lock past busy_timeout). */
+export function isBusy(e: unknown): boolean {
+  if (e instanceof BusyError) return true;
+  const code = (e as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && (code === 'SQLITE_BUSY' || code.startsWith('SQLITE_BUSY_'));
+}
+
+/** e as a BusyError (a message for people, mapped to 503) when it is SQLite's busy error, else e itself. */
+export function asBusyError(e: unknown): unknown {
+  return isBusy(e) && !(e instanceof BusyError) ? new BusyError() : e;
+}
+
+/** Run fn without waiting for another connection's lock: undefined when the lock is taken. */
+export function tryWithoutWaiting<T>(db: Db, fn: () => T): T | undefined {
+  const saved = db.pragma('busy_timeout', { simple: true }) as number;
+  db.pragma('busy_timeout = 0');
+  try {
+    return fn();
+  } catch (e) {
+    if (isBusy(e)) return undefined;
+    throw e;
+  } finally {
+    db.pragma(`busy_timeout = ${saved}`);
+  }
+}
+
 export function nowIso(): string {
   return new Date().toISOString();
 }
 
 /**
  * An advisory lock for long writers (imports, training): a second process gets a clear refusal
- * instead of interleaving. SQLite's own locking still keeps every transaction whole.
+ * instead of interleaving. SQLite's own locking still keeps every transaction whole. The atomic
+ * file protocol is in ./lock.ts; here a held lock is reported as a ProjectError (one line, exit 1).
  */
-export class WriterLock {
-  private held = false;
-  constructor(
-    private readonly projectDir: string,
-    private readonly purpose: string,
-  ) {}
-
-  get file(): string {
-    return join(this.projectDir, `.concord-${this.purpose}.lock`);
-  }
-
-  /** The live process holding this lock, or null when it is free or its holder is gone. */
-  holder(): { pid: number; startedAt: string } | null {
-    const f = this.file;
-    if (!existsSync(f)) return null;
-    let text: string;
+export class WriterLock extends FileWriterLock {
+  override acquire(): void {
     try {
-      text = readFileSync(f, 'utf8');
-    } catch {
-      return null; // released between the check and the read
+      super.acquire();
+    } catch (e) {
+      throw e instanceof LockBusyError ? new ProjectError(e.message) : e;
     }
-    const [pidText, startedAt] = text.split('\n');
-    const pid = Number(pidText);
-    return pid && processAlive(pid) ? { pid, startedAt: startedAt ?? '' } : null;
-  }
-
-  acquire(): void {
-    const f = this.file;
-    if (existsSync(f)) {
-      const [pidText, startedAt] = readFileSync(f, 'utf8').split('\n');
-      const pid = Number(pidText);
-      if (pid && pid !== process.pid && processAlive(pid)) {
-        throw new ProjectError(
-          `${this.projectDir} is busy: process ${pid} started a ${this.purpose} at ${startedAt}; wait for it or stop it`,
-        );
-      }
-      unlinkSync(f); // stale: its process is gone (killed, crashed)
-    }
-    writeFileSync(f, `${process.pid}\n${nowIso()}\n`, { flag: 'wx' });
-    this.held = true;
-  }
-
-  release(): void {
-    if (!this.held) return;
-    this.held = false;
-    try {
-      unlinkSync(this.file);
-    } catch {
-      /* already gone */
-    }
-  }
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
 }

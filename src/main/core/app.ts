@@ -16,7 +16,9 @@ import {
   type Results,
 } from '../../shared/api';
 import { ABAW8 } from '../../shared/labels';
-import { openDb, WriterLock, type Db } from '../../store/db';
+import { PathRefusedError } from '../../shared/errors';
+import { asBusyError, HOST_BUSY_TIMEOUT_MS, openDb, tryWithoutWaiting, WriterLock, type Db } from '../../store/db';
+import { ChangeWatch } from './change-watch';
 import { datasetInfo } from '../../store/dataset';
 import { markInterruptedRuns } from '../../store/runs';
 import { importAbawAsync } from './ingest/abaw';
@@ -40,7 +42,8 @@ export interface CoreOptions {
   projectLabel?: string;
 }
 
-export class PathRefusedError extends Error {}
+// Shared, so every host maps it to 403 the same way (src/shared/errors.ts).
+export { PathRefusedError };
 
 function inside(root: string, p: string): boolean {
   const r = relative(root, p);
@@ -61,7 +64,10 @@ function canonical(p: string): string {
 }
 
 export class Core implements ConcordCore {
+  /** The write connection (short busy timeout: a wait blocks the thread). */
   readonly db: Db;
+  readonly readDb: Db;
+  private readonly changes: ChangeWatch;
   readonly jobs: JobRegistry;
   private readonly events = new EventEmitter();
   private readonly roots: string[] | null;
@@ -70,13 +76,17 @@ export class Core implements ConcordCore {
     readonly projectDir: string,
     readonly options: CoreOptions = {},
   ) {
-    this.db = openDb(projectDir, { create: true });
+    this.db = openDb(projectDir, { create: true, busyTimeoutMs: HOST_BUSY_TIMEOUT_MS });
+    // Reads get their own read-only connection: in WAL mode it never waits on a writer, in this
+    // process or another, so queue pages and frame images keep flowing while the lock is held.
+    this.readDb = openDb(projectDir, { readonly: true, busyTimeoutMs: HOST_BUSY_TIMEOUT_MS });
+    this.changes = new ChangeWatch({ db: this.db, onChange: (frameIds) => this.emit('review.changed', { frameIds }) }).start();
     this.roots = options.allowedRoots ? [projectDir, ...options.allowedRoots].map(canonical) : null;
     this.events.setMaxListeners(100);
     this.jobs = new JobRegistry({
       onProgress: (job) => job.progress && this.emit('job.progress', { jobId: job.jobId, kind: job.kind, progress: job.progress }),
       onDone: (job, result) => this.emit('job.done', { jobId: job.jobId, kind: job.kind, result }),
-      onError: (job, error) => this.emit('job.error', { jobId: job.jobId, kind: job.kind, error }),
+      onError: (job, error) => this.emit('job.error', { jobId: job.jobId, kind: job.kind, error: busyJobMessage(job, error) }),
     });
   }
 
@@ -98,18 +108,29 @@ export class Core implements ConcordCore {
     return abs;
   }
 
+  /** The frame's image, checked: inside the project, the allowed roots or its import's frames folder, and an image. */
   framePath(frameId: number): string | null {
-    return review.framePathById(this.db, frameId);
+    return review.framePathById(this.readDb, frameId, this.roots ?? [this.projectDir]);
   }
 
   /** The one entry of every host's requests: the payload is parsed here, once, against the contract. */
   async request<K extends RequestName>(name: K, payload: RequestPayload<K>): Promise<Results[K]> {
     const handler = this.handlers[name] as (p: unknown) => Promise<Results[K]> | Results[K];
     if (!handler) throw new Error(`unknown request ${String(name)}`);
-    return await handler(parseRequest(name, payload));
+    try {
+      return await handler(parseRequest(name, payload));
+    } catch (e) {
+      throw asBusyError(e); // SQLite's "database is locked" becomes a BusyError (503, retry)
+    }
   }
 
-  private importJob(kind: JobKind, work: (signal: AbortSignal, progress: (p: Progress) => void) => Promise<unknown> | unknown): JobInfo {
+  /** An import job; its request paths are checked first, so a refused one is the request's 403, not a failed job. */
+  private importJob(
+    kind: JobKind,
+    paths: (string | undefined)[],
+    work: (signal: AbortSignal, progress: (p: Progress) => void) => Promise<unknown> | unknown,
+  ): JobInfo {
+    for (const p of paths) if (p !== undefined) this.path(p);
     return this.jobs.start(kind, async (c) => {
       const lock = new WriterLock(this.projectDir, 'import');
       lock.acquire();
@@ -122,9 +143,9 @@ export class Core implements ConcordCore {
   }
 
   private readonly handlers: { [K in RequestName]: (p: any) => Promise<Results[K]> | Results[K] } = {
-    'project.info': () => ({ project: this.projectDir, classNames: [...ABAW8], ...datasetInfo(this.db) }),
+    'project.info': () => ({ project: this.projectDir, classNames: [...ABAW8], ...datasetInfo(this.readDb) }),
     'import.abaw': (p) =>
-      this.importJob('import.abaw', (signal, progress) =>
+      this.importJob('import.abaw', [p.annotations, p.frames, p.videos], (signal, progress) =>
         importAbawAsync(this.db, {
           annotations: this.path(p.annotations),
           frames: this.path(p.frames),
@@ -135,16 +156,18 @@ export class Core implements ConcordCore {
         }),
       ),
     'import.images': (p) =>
-      this.importJob('import.images', (signal, progress) =>
+      this.importJob('import.images', [p.list, p.root], (signal, progress) =>
         importImages(this.db, { list: this.path(p.list), root: this.path(p.root), format: p.format, signal, onProgress: progress }),
       ),
     'import.video': (p) =>
-      this.importJob('import.video', async (signal, progress) => {
+      this.importJob('import.video', [p.videos, p.annotations], async (signal, progress) => {
         const { importVideos } = await import('./ingest/video-import');
         return importVideos(this.db, {
           projectDir: this.projectDir,
           videos: this.path(p.videos),
           annotations: this.path(p.annotations),
+          detector: p.detector,
+          detectEvery: p.detectEvery,
           signal,
           onProgress: progress,
         });
@@ -156,31 +179,42 @@ export class Core implements ConcordCore {
     'train.resume': (p) => ({ ok: this.jobs.resume(p.jobId) }),
     'train.pretrainFinetune': (p) => training.startPretrainFinetune(this, p),
     'runs.list': () => {
-      markInterruptedRuns(this.db, this.projectDir);
-      return training.listRunSummaries(this.db);
+      // a write on a read: skipped, not waited for, while another process holds the lock; the next list retries
+      tryWithoutWaiting(this.db, () => markInterruptedRuns(this.db, this.projectDir));
+      return training.listRunSummaries(this.readDb);
     },
-    'runs.metrics': (p) => training.runMetrics(this.db, p.runId),
+    'runs.metrics': (p) => training.runMetrics(this.readDb, p.runId),
     'infer.start': (p) => training.startInference(this, p),
     'flags.score': (p) => review.score(this, p),
-    'review.queue': (p) => review.queue(this.db, p),
-    'review.pairs': (p) => review.pairs(this.db, p),
-    'review.frame': (p) => review.frame(this.db, p),
-    'review.segments': (p) => review.segments(this.db, p),
+    'review.queue': (p) => review.queue(this.readDb, p),
+    'review.pairs': (p) => review.pairs(this.readDb, p),
+    'review.frame': (p) => review.frame(this.readDb, p),
+    'review.segments': (p) => review.segments(this.readDb, p),
     'review.decide': (p) => review.decide(this, p),
-    'review.frameId': (p) => review.frameId(this.db, p),
+    'review.frameId': (p) => review.frameId(this.readDb, p),
     'review.undo': (p) => review.undo(this, p),
     'review.redo': (p) => review.redo(this, p),
-    'review.counts': () => review.counts(this.db),
-    'export.preview': () => review.exportPreview(this.db),
+    'review.counts': () => review.counts(this.readDb),
+    'review.decisions': (p) => review.decisions(this.readDb, p),
+    'export.preview': () => review.exportPreview(this.readDb),
     'export.run': (p) => review.exportRun(this, p),
   };
 
   async close(): Promise<void> {
     await this.jobs.cancelAll();
     await training.stopAll(this);
+    this.changes.stop();
     this.events.removeAllListeners();
+    this.readDb.close();
     this.db.close();
   }
+}
+
+/** A job that failed on the lock says so in words (its error is SQLite's bare "database is locked"). */
+function busyJobMessage(job: JobInfo, error: string): string {
+  if (!/^database is locked/.test(error)) return error;
+  job.error = `${job.kind} stopped: the project database was busy (another process was writing); run it again in a moment`;
+  return job.error;
 }
 
 export async function createCore(projectDir: string, options: CoreOptions = {}): Promise<Core> {

@@ -4,6 +4,8 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { WriterLock, forgetStatements, loadMigrations, openDb, stmt, writeTransaction } from '../../../src/store/db';
 import { upsertVideo } from '../../../src/store/dataset';
+import { asBusyError, DEFAULT_BUSY_TIMEOUT_MS, isBusy, tryWithoutWaiting } from '../../../src/store/db';
+import { BusyError } from '../../../src/shared/errors';
 import { tempDir } from '../../helpers/tmp';
 
 describe('project store', () => {
@@ -101,5 +103,38 @@ describe('project store', () => {
     writeTransaction(db, () => put('b'));
     expect(db.prepare('SELECT key FROM project WHERE key IN (?, ?)').pluck().all('a', 'b')).toEqual(['b']);
     db.close();
+  });
+});
+
+describe('a busy database', () => {
+  it('a connection waits as long as it was opened to wait; tryWithoutWaiting skips a locked write at once', () => {
+    const dir = tempDir();
+    const holder = openDb(dir, { create: true });
+    const host = openDb(dir, { busyTimeoutMs: 300 });
+    expect(openDb(dir).pragma('busy_timeout', { simple: true })).toBe(DEFAULT_BUSY_TIMEOUT_MS);
+    holder.exec('BEGIN IMMEDIATE');
+    let t0 = performance.now();
+    let err: unknown = null;
+    try {
+      host.exec("INSERT INTO exports (format, out_path, created_at) VALUES ('csv', 'x', 'now')");
+    } catch (e) {
+      err = e;
+    }
+    const waited = performance.now() - t0;
+    expect(isBusy(err)).toBe(true);
+    expect(waited).toBeGreaterThanOrEqual(250);
+    expect(asBusyError(err)).toBeInstanceOf(BusyError);
+    expect(asBusyError(new Error('other'))).not.toBeInstanceOf(BusyError);
+
+    t0 = performance.now();
+    expect(tryWithoutWaiting(host, () => host.prepare("UPDATE exports SET format = 'abaw'").run().changes)).toBeUndefined();
+    expect(performance.now() - t0).toBeLessThan(250);
+    expect(host.pragma('busy_timeout', { simple: true })).toBe(300);
+    // reads never wait: WAL lets them see the last commit while the lock is held
+    expect(host.prepare('SELECT COUNT(*) AS n FROM exports').get()).toEqual({ n: 0 });
+    holder.exec('COMMIT');
+    expect(tryWithoutWaiting(host, () => host.prepare("UPDATE exports SET format = 'abaw'").run().changes)).toBe(0);
+    holder.close();
+    host.close();
   });
 });

@@ -1,5 +1,6 @@
 // Expression label sets and the maps between them. Pure data: no node, electron or DOM imports.
-// ABAW order is what files on disk use; every importer maps into it.
+// ABAW order is what files on disk use; every importer maps into it. Tables are read through
+// ownLabel only: a name from a file ("constructor", "__proto__") must never reach Object.prototype.
 
 export const ABAW7 = ['Neutral', 'Anger', 'Disgust', 'Fear', 'Happiness', 'Sadness', 'Surprise'] as const;
 export const ABAW8 = [...ABAW7, 'Other'] as const;
@@ -28,13 +29,19 @@ export function labelSetFromHeader(header: string): LabelSetId | null {
   return null;
 }
 
+/** table[key] when key is the table's own entry, else undefined (never an inherited property). */
+export function ownLabel<V>(table: Readonly<Record<string | number, V>>, key: string | number): V | undefined {
+  return Object.hasOwn(table, key) ? table[key] : undefined;
+}
+
 export function classCount(set: LabelSetId): number {
   return LABEL_SETS[set].length;
 }
 
 export function labelName(label: number, set: LabelSetId = 'abaw8'): string {
   if (label === UNLABELLED) return 'unlabelled';
-  return LABEL_SETS[set][label] ?? `class ${label}`;
+  const names = ownLabel(LABEL_SETS, set) ?? ABAW8;
+  return (Number.isInteger(label) && label >= 0 ? names[label] : undefined) ?? `class ${label}`;
 }
 
 /**
@@ -98,6 +105,5 @@ export const NAME_TO_ABAW: Record<string, number> = {
 
 /** Map a class name (any common spelling) to ABAW, or null when unknown. */
 export function abawFromName(name: string): number | null {
-  const v = NAME_TO_ABAW[name.trim().toLowerCase()];
-  return v === undefined ? null : v;
+  return ownLabel(NAME_TO_ABAW, name.trim().toLowerCase()) ?? null;
 }

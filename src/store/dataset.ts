@@ -45,12 +45,41 @@ export interface VideoRow {
 
 export type UpsertOutcome = 'inserted' | 'updated' | 'unchanged';
 
+/** A video name that is already another split's: names are the project's key for a video. */
+export class VideoNameClashError extends Error {
+  constructor(
+    readonly video: string,
+    readonly existing: { split: string; annotationFile: string | null },
+  ) {
+    super(
+      `video name "${video}" is already imported from ${existing.annotationFile ?? '(unknown file)'} (split ${existing.split}); ` +
+        'a video name must be unique across splits, rename one of the two files',
+    );
+    this.name = 'VideoNameClashError';
+  }
+}
+
+/**
+ * The split and file of an imported video with this name in a different split, or null. Names are
+ * unique across splits (the README's import rule): the same name in two splits would otherwise
+ * overwrite one with the other, flipping on every re-import.
+ */
+export function videoNameClash(db: Db, name: string, split: string): { split: string; annotationFile: string | null } | null {
+  const r = stmt(db, 'SELECT split, annotation_file FROM videos WHERE name = ?').get(name) as
+    { split: string; annotation_file: string | null } | undefined;
+  return r && r.split !== split ? { split: r.split, annotationFile: r.annotation_file } : null;
+}
+
 /**
  * Write one whole video in one transaction. Re-importing identical content is a no-op; changed
  * content updates labels in place and keeps reviewed labels (current != original) as reviewed.
+ * Frames past a shorter file's end are deleted; their decisions stay, orphaned (migration 003).
+ * The same name in another split is refused (VideoNameClashError).
  */
 export function upsertVideo(db: Db, v: VideoInput, f: FramesInput): UpsertOutcome {
   const n = f.labels.length;
+  const clash = videoNameClash(db, v.name, v.split);
+  if (clash) throw new VideoNameClashError(v.name, clash);
   const existing = stmt(db, 'SELECT id, content_hash, frame_count, frames_dir FROM videos WHERE name = ?').get(v.name) as
     { id: number; content_hash: string | null; frame_count: number; frames_dir: string | null } | undefined;
   if (
@@ -155,12 +184,19 @@ export function datasetInfo(db: Db): DatasetInfo {
     trainableFrames: 0,
     missingCrops: 0,
     reviewedFrames: reviewed,
+    orphanedDecisions: stmt(db, 'SELECT COUNT(*) FROM decisions WHERE frame_id IS NULL').pluck().get() as number,
     labelSets,
     splits: {},
     perClass: new Array(classes).fill(0),
   };
-  const split = (name: string) =>
-    (info.splits[name] ??= { videos: 0, frames: 0, labelled: 0, trainable: 0, missingCrops: 0, perClass: new Array(classes).fill(0) });
+  // Split names are folder names from disk: keyed in a Map, so "__proto__" or "constructor" is just a name.
+  const splits = new Map<string, DatasetInfo['splits'][string]>();
+  const split = (name: string) => {
+    let s = splits.get(name);
+    if (!s)
+      splits.set(name, (s = { videos: 0, frames: 0, labelled: 0, trainable: 0, missingCrops: 0, perClass: new Array(classes).fill(0) }));
+    return s;
+  };
   for (const v of vids) {
     split(v.split).videos = v.n;
     info.videos += v.n;
@@ -184,6 +220,7 @@ export function datasetInfo(db: Db): DatasetInfo {
       }
     }
   }
+  info.splits = Object.fromEntries(splits);
   return info;
 }
 
@@ -308,4 +345,13 @@ export function frameInfo(db: Db, frameId: number): FrameInfo | undefined {
 export function framePathOf(db: Db, frameId: number): string | null {
   const f = frameInfo(db, frameId);
   return f?.hasFace ? f.imagePath : null;
+}
+
+/** A frame's crop path and the frames folder its import recorded (the crop must stay inside it), or null without a crop. */
+export function frameFileOf(db: Db, frameId: number): { path: string; framesDir: string | null } | null {
+  const r = stmt(
+    db,
+    'SELECT f.idx, f.image_path, f.has_face, v.frames_dir FROM frames f JOIN videos v ON v.id = f.video_id WHERE f.id = ?',
+  ).get(frameId) as { idx: number; image_path: string | null; has_face: number; frames_dir: string | null } | undefined;
+  return r?.has_face ? { path: framePath(r.frames_dir, r.idx, r.image_path), framesDir: r.frames_dir } : null;
 }

@@ -1,14 +1,13 @@
-// `concord import abaw | images | video`: abaw and images are the core's import.* jobs; video calls
-// the importer itself (import.video has no detector or detect-every fields yet).
+// `concord import abaw | images | video`: each is the core's import.* job, run to the end with a
+// progress bar (Ctrl-C cancels it); the CLI only parses flags and prints the job's result.
 import { resolve } from 'node:path';
-import { openDb, WriterLock } from '../../store/db';
+import { openDb } from '../../store/db';
 import type { AbawImportResult } from '../core/ingest/abaw';
 import type { importImages } from '../core/ingest/images';
-import { interruptSignal } from './interrupt';
-import { need, oneOf, parse, projectArg, str, UsageError } from './args';
+import type { VideoImportResult } from '../core/ingest/video-import';
+import { int, need, oneOf, parse, projectArg, str, UsageError, type Flags } from './args';
 import { openCore, runCoreJob } from './core-job';
 import type { Io } from './io';
-import { progressPrinter } from './progress-bar';
 
 const CANCELLING = '\ncancelling… (Ctrl-C again to kill)';
 
@@ -73,33 +72,27 @@ export async function importCommand(args: string[], io: Io): Promise<number> {
   }
 }
 
-async function importVideoCommand(dir: string, values: Record<string, unknown>, io: Io): Promise<number> {
-  const db = openDb(dir, { create: false });
-  const lock = new WriterLock(dir, 'import');
-  lock.acquire();
-  const bar = progressPrinter({ quiet: Boolean(values.json) });
-  const intr = interruptSignal();
+async function importVideoCommand(dir: string, values: Flags, io: Io): Promise<number> {
+  const json = Boolean(values.json);
+  const detector = oneOf(str(values, 'detector'), ['ssd', 'tiny'] as const, '--detector must be ssd or tiny');
+  const detectEvery = int(values, 'detect-every');
+  if (detectEvery !== undefined && detectEvery < 1) throw new UsageError(`--detect-every must be 1 or more, got ${detectEvery}`);
+  const payload = {
+    videos: resolve(need(values, 'videos')),
+    annotations: resolve(need(values, 'annotations')),
+    ...(detector ? { detector } : {}),
+    ...(detectEvery ? { detectEvery } : {}),
+  };
+  const core = await openCore(dir);
   try {
-    const { importVideos } = await import('../core/ingest/video-import');
-    const v = values as Record<string, string | boolean | undefined>;
-    const r = await importVideos(db, {
-      projectDir: dir,
-      videos: need(v, 'videos'),
-      annotations: need(v, 'annotations'),
-      detector: (v.detector as 'ssd' | 'tiny' | undefined) ?? 'tiny',
-      detectEvery: v['detect-every'] ? Number(v['detect-every']) : undefined,
-      signal: intr.signal,
-      onProgress: bar,
-    });
-    bar.end();
+    const r = await runCoreJob<VideoImportResult>(core, () => core.request('import.video', payload), { io, json, cancelling: CANCELLING });
     for (const w of r.warnings) io.err(`warning: ${where(w)}: ${w.reason}`);
     for (const e of r.errors) io.err(`error: ${where(e)}: ${e.reason}`);
-    if (v.json) io.out(JSON.stringify(r));
+    if (json) io.out(JSON.stringify(r));
     else for (const x of r.videos) io.out(`${x.name}: ${x.frames} frames, ${x.faces} face crops, ${x.fps?.toFixed(2) ?? '?'} fps`);
+    // some videos failed: the others are imported, and the status says not all went in
     return r.errors.length ? 1 : 0;
   } finally {
-    intr.dispose();
-    lock.release();
-    db.close();
+    await core.close();
   }
 }

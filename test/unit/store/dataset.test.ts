@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { frameInfo, framePathOf, imageSetIds, videoIds } from '../../../src/store/dataset';
+import { datasetInfo, frameInfo, framePathOf, imageSetIds, videoIds } from '../../../src/store/dataset';
 import { makeProject, type TestProject } from './fixtures';
 
 let p: TestProject;
@@ -26,5 +26,19 @@ describe('dataset store', () => {
     expect(ids).toHaveLength(2);
     expect(ids[0]! < ids[1]!).toBe(true);
     expect(imageSetIds(p.db)).toEqual(new Set([ids[1]]));
+  });
+
+  it('counts splits named like Object.prototype members as ordinary splits', () => {
+    p = makeProject([
+      { name: 'a', split: '__proto__', labels: [0, 1] },
+      { name: 'b', split: 'constructor', labels: [2] },
+      { name: 'c', split: 'toString', labels: [3] },
+    ]);
+    const info = datasetInfo(p.db);
+    expect(Object.keys(info.splits).sort()).toEqual(['__proto__', 'constructor', 'toString']);
+    expect(Object.hasOwn(info.splits, '__proto__')).toBe(true);
+    expect(info.splits['__proto__']).toMatchObject({ videos: 1, frames: 2 });
+    expect(JSON.parse(JSON.stringify(info)).splits.constructor).toMatchObject({ videos: 1, frames: 1 });
+    expect(({} as Record<string, unknown>).videos).toBeUndefined();
   });
 });

@@ -5,6 +5,7 @@ import { basename, join, resolve } from 'node:path';
 import { classCount, labelSetFromHeader, type LabelSetId } from '../../../shared/labels';
 import type { Db } from '../../../store/db';
 import { upsertVideo, type UpsertOutcome } from '../../../store/dataset';
+import { orphanedDecisions } from '../../../store/decisions';
 import { ProgressTracker, throwIfAborted, type ProgressFn } from '../../../shared/progress';
 
 export class ImportError extends Error {
@@ -159,6 +160,28 @@ export interface AbawImportResult {
 
 const VIDEO_EXTS = ['.mp4', '.avi', '.mkv', '.webm', '.MP4', '.AVI'];
 
+/**
+ * Write one video and say, as a warning, how many review decisions it left orphaned: a shorter
+ * file removes the frames past its end, but their audit rows are kept (never deleted).
+ */
+export function upsertVideoReportingOrphans(
+  db: Db,
+  v: Parameters<typeof upsertVideo>[1],
+  f: Parameters<typeof upsertVideo>[2],
+  warnings: ImportWarning[],
+): UpsertOutcome {
+  const before = orphanedDecisions(db, v.name);
+  const outcome = upsertVideo(db, v, f);
+  const orphaned = outcome === 'updated' ? orphanedDecisions(db, v.name) - before : 0;
+  if (orphaned > 0)
+    warnings.push({
+      file: v.annotationFile ?? v.name,
+      line: null,
+      reason: `${orphaned} review decision${orphaned === 1 ? ' is' : 's are'} about frames past this file's ${f.labels.length} lines; kept in the audit trail as orphaned`,
+    });
+  return outcome;
+}
+
 export function stripFaceSuffix(name: string): string {
   return name.replace(/_(left|right)$/, '');
 }
@@ -256,7 +279,7 @@ function importOne(
     if (!videoFile) warnings.push({ file: a.file, line: null, reason: `no video file for ${stem} in ${opts.videos}` });
   }
   const hash = createHash('sha1').update(bytes).update(crops.has).digest('hex');
-  const outcome = upsertVideo(
+  const outcome = upsertVideoReportingOrphans(
     db,
     {
       name: a.name,
@@ -270,6 +293,7 @@ function importOne(
       contentHash: hash,
     },
     { labels: parsed.labels, hasFace: crops.has },
+    warnings,
   );
   return { name: a.name, split: a.split, outcome, lines: n, crops: crops.count };
 }

@@ -320,7 +320,7 @@ export async function probeVideo(file: string, opts: { signal?: AbortSignal; ffm
   let { code, stderr } = await runProcess(ff, probeArgs(abs), { signal: opts.signal });
   const header = parseFfmpegHeader(stderr);
   if (!header) {
-    const why = findCorruption(stderr, abs) ?? lastLines(stderr, 2);
+    const why = findCorruption(stderr, abs) ?? ffmpegMessage(stderr, 2, abs);
     throw new Error(`${abs}: not a readable video (${why || `ffmpeg exited ${code}`})`);
   }
   const broken = findCorruption(stderr, abs);
@@ -331,7 +331,7 @@ export async function probeVideo(file: string, opts: { signal?: AbortSignal; ffm
     const broken2 = findCorruption(stderr, abs);
     if (broken2) throw new Error(`${abs}: truncated or corrupt video (${broken2})`);
     frameCount = parseLastFrameCount(stderr) ?? 0;
-    if (code !== 0) throw new Error(`${abs}: ffmpeg could not decode the video stream (exit ${code}: ${lastLines(stderr, 2)})`);
+    if (code !== 0) throw new Error(`${abs}: ffmpeg could not decode the video stream (exit ${code}: ${ffmpegMessage(stderr, 2, abs)})`);
   }
   if (frameCount === 0) throw new Error(`${abs}: the video stream has no frames`);
   if (!header.width || !header.height) throw new Error(`${abs}: could not read the frame size from ffmpeg's output`);
@@ -359,11 +359,22 @@ export async function probeVideo(file: string, opts: { signal?: AbortSignal; ffm
   };
 }
 
-function lastLines(text: string, n: number): string {
-  return text
+// The banner, stream listing and progress/summary lines that ffmpeg prints around its messages.
+const NOT_A_MESSAGE = /^(\s|Input #|Output #|Stream mapping:|Press \[q\]|frame=|size=|video:\d|\[[^\]]*\]\s*$)/;
+
+/**
+ * ffmpeg's own error message: the last `n` lines of stderr that are not banner, stream listing or
+ * progress, without the "[demuxer @ 0x...]" tag or the file name it repeats. Exported for tests.
+ */
+export function ffmpegMessage(stderr: string, n: number, file?: string): string {
+  return stderr
     .split(/[\r\n]+/)
-    .map((l) => l.trim())
-    .filter(Boolean)
+    .filter((l) => l.trim() && !NOT_A_MESSAGE.test(l))
+    .map((l) => {
+      const msg = l.replace(/^\[[^\]]*\]\s*/, '').trim();
+      return file && msg.startsWith(`${file}: `) ? msg.slice(file.length + 2) : msg;
+    })
+    .filter((l, i, all) => all.indexOf(l) === i)
     .slice(-n)
     .join(' | ');
 }
@@ -428,6 +439,7 @@ export function runProcess(file: string, args: string[], opts: RunOptions = {}):
 export async function runFfmpeg(args: string[], opts: RunOptions & { ffmpegPath?: string; what?: string } = {}): Promise<RunResult> {
   const ff = opts.ffmpegPath ?? (await resolveFfmpeg()).path;
   const res = await runProcess(ff, args, opts);
-  if (res.code !== 0) throw new Error(`${opts.what ?? 'ffmpeg'}: ffmpeg exited ${res.code}: ${lastLines(res.stderr, 3)}`);
+  if (res.code !== 0)
+    throw new Error(`${opts.what ?? 'ffmpeg'}: ffmpeg exited ${res.code}: ${ffmpegMessage(res.stderr, 3, opts.what) || 'no message'}`);
   return res;
 }

@@ -1,11 +1,12 @@
 // Raw videos + ABAW annotation files → the same shape of data as cropped_aligned/: frames are
 // extracted at the native rate, faces detected and cropped to 112x112, then indexed like an ABAW import.
+// Each video is its own unit: one that ffmpeg cannot read is reported (file, ffmpeg's reason) and the rest import.
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Db } from '../../../store/db';
-import { upsertVideo } from '../../../store/dataset';
-import { ImportError, findAnnotationFiles, parseAbawAnnotation, type ImportWarning } from './abaw';
+import { VideoNameClashError, videoNameClash } from '../../../store/dataset';
+import { ImportError, findAnnotationFiles, parseAbawAnnotation, upsertVideoReportingOrphans, type ImportWarning } from './abaw';
 import { extractFrames, findVideos, videoStem, videoStemForAnnotation } from './video';
 import type { FaceSelection } from './faces/align';
 import type { CropFacesOptions } from './faces/crops';
@@ -38,18 +39,27 @@ export async function importVideos(db: Db, opts: VideoImportOptions): Promise<Vi
   const result: VideoImportResult = { videos: [], warnings: [], errors: [] };
   const annotations = findAnnotationFiles(opts.annotations);
   const files = await findVideos(opts.videos);
-  const byStem = new Map(files.map((f) => [videoStem(f), f]));
+  const byStem = new Map<string, string[]>();
+  for (const f of files) byStem.set(videoStem(f), [...(byStem.get(videoStem(f)) ?? []), f]);
   const needed = new Map<string, string>();
   for (const a of annotations) {
     const stem = videoStemForAnnotation(a.name);
-    const file = byStem.get(stem);
-    if (file) needed.set(stem, file);
+    const found = byStem.get(stem) ?? [];
+    if (found.length === 1) needed.set(stem, found[0]!);
+    else if (found.length > 1)
+      result.errors.push({
+        file: a.file,
+        line: null,
+        reason: `more than one video named ${stem}: ${found.join(', ')}; rename all but one`,
+      });
     else result.errors.push({ file: a.file, line: null, reason: `no video named ${stem}.(mp4|avi|mkv|webm) in ${opts.videos}` });
   }
+  const unreadable: ImportWarning[] = [];
   const extracted = await extractFrames({
     videos: [...needed.values()],
     cacheDir: join(opts.projectDir, 'cache'),
     signal: opts.signal,
+    onVideoError: (file, reason) => unreadable.push({ file, line: null, reason }),
     onProgress: (p) =>
       opts.onProgress?.({
         phase: `extract frames (${p.videosDone}/${p.videosTotal} videos)`,
@@ -59,7 +69,11 @@ export async function importVideos(db: Db, opts: VideoImportOptions): Promise<Vi
         etaSeconds: p.etaSeconds,
       }),
   });
+  // probes run in parallel: report the videos that failed in file order, not finishing order
+  result.errors.push(...unreadable.sort((a, b) => a.file.localeCompare(b.file)));
   const byStemExtracted = new Map(extracted.map((e) => [e.stem, e]));
+  for (const e of extracted)
+    for (const w of e.warnings) result.warnings.push({ file: e.file, line: null, reason: w.replace(`${e.file}: `, '') });
   const detector = opts.detector ?? 'tiny';
   const detectEvery = opts.detectEvery ?? (detector === 'tiny' ? 5 : 1);
   const todo = annotations.filter((a) => byStemExtracted.has(videoStemForAnnotation(a.name)));
@@ -80,6 +94,9 @@ export async function importVideos(db: Db, opts: VideoImportOptions): Promise<Vi
       throwIfAborted(opts.signal, 'import');
       const ex = byStemExtracted.get(videoStemForAnnotation(a.name))!;
       try {
+        // refused before cropping: the crops folder is named by video and would be overwritten
+        const clash = videoNameClash(db, a.name, a.split);
+        if (clash) throw new VideoNameClashError(a.name, clash);
         const bytes = readFileSync(a.file);
         const parsed = parseAbawAnnotation(bytes.toString('utf8'), a.file);
         const lines = parsed.labels.length;
@@ -118,7 +135,7 @@ export async function importVideos(db: Db, opts: VideoImportOptions): Promise<Vi
         const hasFace = new Uint8Array(lines);
         for (const f of crops.frames) if (f.hasFace && f.index >= 1 && f.index <= lines) hasFace[f.index - 1] = 1;
         const hash = createHash('sha1').update(bytes).update(hasFace).digest('hex');
-        const outcome = upsertVideo(
+        const outcome = upsertVideoReportingOrphans(
           db,
           {
             name: a.name,
@@ -133,6 +150,7 @@ export async function importVideos(db: Db, opts: VideoImportOptions): Promise<Vi
             contentHash: hash,
           },
           { labels: parsed.labels, hasFace },
+          result.warnings,
         );
         result.videos.push({ name: a.name, split: a.split, frames: ex.frameCount, faces: crops.cropped, fps: ex.fps, lines, outcome });
       } catch (e) {

@@ -50,6 +50,17 @@ export interface ExtractFramesOptions {
   /** mjpeg qscale (2 = best, default). */
   quality?: number;
   ffmpegPath?: string;
+  /**
+   * When given, a video that cannot be probed or extracted is reported here and left out of the
+   * result, and the others go on; without it the first such video rejects the whole call.
+   */
+  onVideoError?: (file: string, reason: string) => void;
+}
+
+/** A video's error message without the file name it starts with (the report names the file). */
+function reasonOf(err: unknown, file: string): string {
+  const msg = err instanceof Error ? err.message : String(err);
+  return msg.startsWith(`${file}: `) ? msg.slice(file.length + 2) : msg;
 }
 
 interface DoneMarker {
@@ -120,17 +131,35 @@ async function reusable(dir: string, file: string, maxFrames: number | null): Pr
 }
 
 export async function extractFrames(opts: ExtractFramesOptions): Promise<ExtractedVideo[]> {
-  const files = opts.videos.map((v) => path.resolve(v));
   const maxFrames = opts.maxFrames ?? null;
+  const onVideoError = opts.onVideoError;
+  /** Runs one video's step; with onVideoError a failure (not a cancel) drops that video only. */
+  const perVideo = async <R>(file: string, signal: AbortSignal | undefined, step: () => Promise<R>): Promise<R | null> => {
+    try {
+      return await step();
+    } catch (err) {
+      if (!onVideoError || signal?.aborted || opts.signal?.aborted) throw err;
+      onVideoError(file, reasonOf(err, file));
+      return null;
+    }
+  };
   const byStem = new Map<string, string>();
-  for (const f of files) {
-    if (!isVideoFile(f)) throw new Error(`${f}: not a supported video type (expected ${VIDEO_EXTENSIONS.join(', ')})`);
+  const files: string[] = [];
+  for (const f of opts.videos.map((v) => path.resolve(v))) {
     const stem = videoStem(f);
-    if (stem.endsWith(PARTIAL_SUFFIX))
-      throw new Error(`${f}: a video name may not end in "${PARTIAL_SUFFIX}" (reserved for unfinished folders)`);
     const other = byStem.get(stem);
-    if (other) throw new Error(`${f}: same name "${stem}" as ${other}; frame folders are named by video, rename one`);
-    byStem.set(stem, f);
+    const bad = !isVideoFile(f)
+      ? `not a supported video type (expected ${VIDEO_EXTENSIONS.join(', ')})`
+      : stem.endsWith(PARTIAL_SUFFIX)
+        ? `a video name may not end in "${PARTIAL_SUFFIX}" (reserved for unfinished folders)`
+        : other
+          ? `same name "${stem}" as ${other}; frame folders are named by video, rename one`
+          : null;
+    if (!bad) {
+      byStem.set(stem, f);
+      files.push(f);
+    } else if (onVideoError) onVideoError(f, bad);
+    else throw new Error(`${f}: ${bad}`);
   }
   const root = path.join(path.resolve(opts.cacheDir), 'frames');
   await fs.mkdir(root, { recursive: true });
@@ -140,94 +169,106 @@ export async function extractFrames(opts: ExtractFramesOptions): Promise<Extract
 
   // Pass 1: reuse finished folders, probe the rest (cheap: packets are counted, not decoded),
   // so a broken file is reported before hours of extraction and the ETA counts frames.
-  const cachedMarkers = await Promise.all(files.map((f) => reusable(path.join(root, videoStem(f)), f, maxFrames)));
-  const toProbe = files.filter((_, i) => !cachedMarkers[i]);
+  const markers = await Promise.all(files.map((f) => reusable(path.join(root, videoStem(f)), f, maxFrames)));
+  const unprobed = files.filter((_, i) => !markers[i]);
   const emit = (p: Omit<ExtractProgress, 'rate' | 'etaSeconds'>, rate: number) =>
     opts.onProgress?.({
       ...p,
       rate,
       etaSeconds: p.phase === 'probe' ? null : rate > 0 ? (p.framesTotal - p.framesDone) / rate : p.framesDone === p.framesTotal ? 0 : null,
     });
-  const probes = await runPool(toProbe, concurrency, (f, _i, signal) => probeVideo(f, { signal, ffmpegPath: ff.path }), {
-    signal: opts.signal,
-    onProgress: (p) => emit({ videosDone: p.done, videosTotal: toProbe.length, framesDone: 0, framesTotal: 0, phase: 'probe' }, 0),
-  });
-  const probeOf = new Map<string, VideoProbe>(toProbe.map((f, i) => [f, probes[i]]));
-  const expectedFrames = (f: string, i: number) =>
-    cachedMarkers[i]?.frameCount ?? Math.min(probeOf.get(f)!.frameCount, maxFrames ?? Infinity);
+  const probes = await runPool(
+    unprobed,
+    concurrency,
+    (f, _i, signal) => perVideo(f, signal, () => probeVideo(f, { signal, ffmpegPath: ff.path })),
+    {
+      signal: opts.signal,
+      onProgress: (p) => emit({ videosDone: p.done, videosTotal: unprobed.length, framesDone: 0, framesTotal: 0, phase: 'probe' }, 0),
+    },
+  );
+  const probeOf = new Map<string, VideoProbe>();
+  unprobed.forEach((f, i) => probes[i] && probeOf.set(f, probes[i]));
+  // Videos that failed the probe (reported to onVideoError) go no further.
+  const todo = files.flatMap((file, i) => (markers[i] || probeOf.has(file) ? [{ file, cachedMarker: markers[i] }] : []));
+  const expectedFrames = (i: number) =>
+    todo[i]!.cachedMarker?.frameCount ?? Math.min(probeOf.get(todo[i]!.file)!.frameCount, maxFrames ?? Infinity);
 
-  const framesTotal = files.reduce((s, f, i) => s + expectedFrames(f, i), 0);
-  const perVideo = new Array<number>(files.length).fill(0);
+  const framesTotal = todo.reduce((s, _, i) => s + expectedFrames(i), 0);
+  const framesOf = new Array<number>(todo.length).fill(0);
   let framesFromCache = 0;
   let videosDone = 0;
   const started = performance.now();
   const report = (phase: ExtractProgress['phase']) => {
-    const live = perVideo.reduce((a, b) => a + b, 0);
+    const live = framesOf.reduce((a, b) => a + b, 0);
     const secs = (performance.now() - started) / 1000;
-    emit({ videosDone, videosTotal: files.length, framesDone: framesFromCache + live, framesTotal, phase }, secs > 0 ? live / secs : 0);
+    emit({ videosDone, videosTotal: todo.length, framesDone: framesFromCache + live, framesTotal, phase }, secs > 0 ? live / secs : 0);
   };
 
-  const results = await runPool(
-    files,
+  const extracted = await runPool(
+    todo,
     concurrency,
-    async (file, i, signal): Promise<ExtractedVideo> => {
-      const stem = videoStem(file);
-      const framesDir = path.join(root, stem);
-      const cachedMarker = cachedMarkers[i];
-      if (cachedMarker) {
-        framesFromCache += cachedMarker.frameCount;
-        videosDone++;
-        report('extract');
-        const { frameCount, fps, width, height } = cachedMarker;
-        return { stem, file, fps, frameCount, framesDir, width, height, cached: true, warnings: [] };
-      }
-      const probe = probeOf.get(file)!;
-      const partial = framesDir + PARTIAL_SUFFIX;
-      await fs.rm(partial, { recursive: true, force: true });
-      await fs.mkdir(partial, { recursive: true });
-      const args = extractArgs({
-        input: file,
-        outDir: partial,
-        quality: opts.quality,
-        maxFrames: opts.maxFrames,
-        syncFlag,
-        progress: true,
-      });
-      let buffered = '';
-      const cleanUp = () => fs.rm(partial, { recursive: true, force: true }).catch(() => undefined);
-      await runFfmpeg(args, {
-        ffmpegPath: ff.path,
-        signal,
-        what: file,
-        onStdout: (chunk) => {
-          buffered += chunk;
-          const frames = [...buffered.matchAll(/frame=(\d+)/g)];
-          if (frames.length) {
-            perVideo[i] = Number(frames[frames.length - 1][1]);
-            buffered = buffered.slice(buffered.lastIndexOf('frame='));
-            report('extract');
-          }
-        },
-      }).catch(async (err: unknown) => {
-        await cleanUp();
-        throw err;
-      });
-      const frameCount = await countJpegs(partial);
-      if (frameCount === 0) throw new Error(`${file}: ffmpeg wrote no frames`);
-      const warnings = [...probe.warnings];
-      const expected = expectedFrames(file, i);
-      if (frameCount !== expected) warnings.push(`${file}: wrote ${frameCount} frames, the stream has ${expected} packets`);
-      const marker: DoneMarker = { frameCount, fps: probe.fps, width: probe.width, height: probe.height, source: file, maxFrames };
-      await fs.writeFile(path.join(partial, DONE_MARKER), JSON.stringify(marker));
-      await fs.rm(framesDir, { recursive: true, force: true });
-      await fs.rename(partial, framesDir);
-      perVideo[i] = frameCount;
-      videosDone++;
-      report('extract');
-      return { stem, file, fps: probe.fps, frameCount, framesDir, width: probe.width, height: probe.height, cached: false, warnings };
-    },
+    ({ file, cachedMarker }, i, signal) => perVideo(file, signal, () => extractOne(file, cachedMarker, i, signal)),
     { signal: opts.signal },
   );
   report('done');
-  return results;
+  return extracted.filter((v): v is ExtractedVideo => v !== null);
+
+  async function extractOne(file: string, cachedMarker: DoneMarker | null, i: number, signal: AbortSignal): Promise<ExtractedVideo> {
+    const stem = videoStem(file);
+    const framesDir = path.join(root, stem);
+    if (cachedMarker) {
+      framesFromCache += cachedMarker.frameCount;
+      videosDone++;
+      report('extract');
+      const { frameCount, fps, width, height } = cachedMarker;
+      return { stem, file, fps, frameCount, framesDir, width, height, cached: true, warnings: [] };
+    }
+    const probe = probeOf.get(file)!;
+    const partial = framesDir + PARTIAL_SUFFIX;
+    await fs.rm(partial, { recursive: true, force: true });
+    await fs.mkdir(partial, { recursive: true });
+    const args = extractArgs({
+      input: file,
+      outDir: partial,
+      quality: opts.quality,
+      maxFrames: opts.maxFrames,
+      syncFlag,
+      progress: true,
+    });
+    let buffered = '';
+    const cleanUp = () => fs.rm(partial, { recursive: true, force: true }).catch(() => undefined);
+    await runFfmpeg(args, {
+      ffmpegPath: ff.path,
+      signal,
+      what: file,
+      onStdout: (chunk) => {
+        buffered += chunk;
+        const frames = [...buffered.matchAll(/frame=(\d+)/g)];
+        if (frames.length) {
+          framesOf[i] = Number(frames[frames.length - 1][1]);
+          buffered = buffered.slice(buffered.lastIndexOf('frame='));
+          report('extract');
+        }
+      },
+    }).catch(async (err: unknown) => {
+      await cleanUp();
+      throw err;
+    });
+    const frameCount = await countJpegs(partial);
+    if (frameCount === 0) {
+      await cleanUp();
+      throw new Error(`${file}: ffmpeg wrote no frames`);
+    }
+    const warnings = [...probe.warnings];
+    const expected = expectedFrames(i);
+    if (frameCount !== expected) warnings.push(`${file}: wrote ${frameCount} frames, the stream has ${expected} packets`);
+    const marker: DoneMarker = { frameCount, fps: probe.fps, width: probe.width, height: probe.height, source: file, maxFrames };
+    await fs.writeFile(path.join(partial, DONE_MARKER), JSON.stringify(marker));
+    await fs.rm(framesDir, { recursive: true, force: true });
+    await fs.rename(partial, framesDir);
+    framesOf[i] = frameCount;
+    videosDone++;
+    report('extract');
+    return { stem, file, fps: probe.fps, frameCount, framesDir, width: probe.width, height: probe.height, cached: false, warnings };
+  }
 }

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { writeFileSync, mkdirSync, rmSync } from 'node:fs';
 import { ImportError, importAbaw, parseAbawAnnotation } from '../../../../src/main/core/ingest/abaw';
+import { decide } from '../../../../src/main/core/review/decisions';
 import { openDb } from '../../../../src/store/db';
 import { datasetInfo, listFrames, getVideo } from '../../../../src/store/dataset';
 import { HEADER7, makeAbaw, tempDir, writeFile } from '../../../helpers/tmp';
@@ -205,5 +206,50 @@ describe('importAbaw', () => {
     importAbaw(db, { annotations, frames, videos: join(root, 'videos') });
     expect(getVideo(db, 'v_left')!.video_file).toBe(join(root, 'videos', 'v.mp4'));
     expect(getVideo(db, 'v_right')!.video_file).toBe(join(root, 'videos', 'v.mp4'));
+  });
+
+  it('refuses the same video name in two splits, naming both files, and stays put on every re-import', () => {
+    const root = tempDir();
+    const { annotations, frames } = makeAbaw(root, [
+      { split: 'Train_Set', name: 'x', labels: [0, 1, 2] },
+      { split: 'Validation_Set', name: 'x', labels: [4] },
+    ]);
+    const db = openDb(join(root, 'proj'), { create: true });
+    for (let run = 0; run < 2; run++) {
+      const r = importAbaw(db, { annotations, frames });
+      expect(r.videos.map((v) => [v.split, v.outcome])).toEqual([
+        ['Train_Set', run === 0 ? 'inserted' : 'unchanged'],
+        ['Validation_Set', 'failed'],
+      ]);
+      expect(r.errors).toEqual([
+        {
+          file: join(annotations, 'Validation_Set', 'x.txt'),
+          line: null,
+          reason: expect.stringContaining(
+            `video name "x" is already imported from ${join(annotations, 'Train_Set', 'x.txt')} (split Train_Set)`,
+          ),
+        },
+      ]);
+      expect(getVideo(db, 'x')).toMatchObject({ split: 'Train_Set', frame_count: 3 });
+    }
+  });
+
+  it('a shorter re-import keeps the decisions on removed frames and warns that they are orphaned', () => {
+    const root = tempDir();
+    const { annotations, frames } = makeAbaw(root, [{ split: 'Train_Set', name: 'a', labels: [0, 1, 2, 3] }]);
+    const db = openDb(join(root, 'proj'), { create: true });
+    importAbaw(db, { annotations, frames });
+    const frameId = (idx: number) => (db.prepare('SELECT id FROM frames WHERE idx = ?').get(idx) as { id: number }).id;
+    decide(db, { frameIds: [frameId(1), frameId(3), frameId(4)], action: 'relabel', label: 5 });
+    writeFile(join(annotations, 'Train_Set', 'a.txt'), `${HEADER7}\n0\n1\n`);
+    const r = importAbaw(db, { annotations, frames });
+    expect(r.videos[0]!.outcome).toBe('updated');
+    expect(r.warnings).toContainEqual({
+      file: join(annotations, 'Train_Set', 'a.txt'),
+      line: null,
+      reason: "2 review decisions are about frames past this file's 2 lines; kept in the audit trail as orphaned",
+    });
+    expect((db.prepare('SELECT COUNT(*) n FROM decisions').get() as { n: number }).n).toBe(3);
+    expect(datasetInfo(db).orphanedDecisions).toBe(2);
   });
 });

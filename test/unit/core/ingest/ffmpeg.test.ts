@@ -4,6 +4,7 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import {
   extractArgs,
+  ffmpegMessage,
   findCorruption,
   parseFfmpegHeader,
   parseFfmpegVersion,
@@ -116,6 +117,22 @@ describe('output parsers', () => {
     expect(findCorruption('[mov @ 0x1] stream 0, offset 0x19def1: partial file', '/a.mp4')).toBe('stream 0, offset 0x19def1: partial file');
     expect(findCorruption('/a.mp4: Invalid data found when processing input', '/a.mp4')).toBe('Invalid data found when processing input');
     expect(findCorruption('Error while decoding stream #0:0: Invalid data found when processing input')).toBeNull();
+  });
+
+  it("keeps ffmpeg's own last messages, not its banner, stream listing or progress lines", () => {
+    const stderr = [
+      "Input #0, mov,mp4,m4a,3gp,3g2,mj2, from '/v/t.mp4':",
+      '  Duration: 00:00:30.60, start: 0.000000, bitrate: 52 kb/s',
+      '    Stream #0:0(und): Video: h264 (High), yuv420p, 400x300, 25 fps',
+      'Stream mapping:',
+      '/v/t.mp4: corrupt input packet in stream 0',
+      '[mov,mp4,m4a,3gp,3g2,mj2 @ 0x1d719bc0] stream 0, offset 0x30dba: partial file',
+      '/v/t.mp4: Invalid data found when processing input',
+      'frame=  238 fps=0.0 q=-1.0 Lsize=N/A time=00:00:09.44 bitrate=N/A speed=8.86e+03x    ',
+      'video:189kB audio:0kB subtitle:0kB other streams:0kB global headers:0kB muxing overhead: unknown',
+    ].join('\n');
+    expect(ffmpegMessage(stderr, 2, '/v/t.mp4')).toBe('stream 0, offset 0x30dba: partial file | Invalid data found when processing input');
+    expect(ffmpegMessage('frame=1\nvideo:1kB\n', 3)).toBe('');
   });
 });
 

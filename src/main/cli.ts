@@ -5,11 +5,12 @@
 import { openDb, ProjectError, isProjectDir } from '../store/db';
 import { ImportError } from './core/ingest/abaw';
 import { CancelledError } from '../shared/progress';
+import { errorStatus } from '../shared/errors';
 import { DemoDataError } from './core/demo/errors';
 import { ABAW8 } from '../shared/labels';
 import type { DatasetInfoResult } from '../shared/api';
-import { parse, projectArg, UsageError } from './cli/args';
-import { defaultIo, type Io } from './cli/io';
+import { asUsageError, parse, projectArg, usageLine, UsageError } from './cli/args';
+import { defaultIo, quietOnClosedPipe, type Io } from './cli/io';
 import { JobFailedError, openCore } from './cli/core-job';
 
 export { UsageError };
@@ -31,16 +32,18 @@ Usage:
                           [--backend auto|tensorflow-gpu|webgpu|tensorflow|wasm|cpu] [--config FILE] [--resume] [--json]
   concord finetune <project> --from RUN|FILE.safetensors [train options]
   concord pretrain <project> --images LIST --root DIR --format rafdb|affectnet|csv [train options]
-  concord infer <project> [--run ID]
+  concord infer <project> [--run ID] [--backend B]
   concord eval --pred DIR --gt DIR [--classes 7|8] [--json]
   concord crossfit <project> --folds K [--from RUN|FILE.safetensors] [train options]
-  concord flags <project> [--rule all-agree|confident-learning|score-threshold] [--threshold S] [--smooth F (default 2)] [--top K] [--json]
+  concord flags <project> [--top K] [--json]   the stored flags; scores first only when never scored, or with:
+                [--rescore] [--rule all-agree|confident-learning|score-threshold] [--run ID] [--threshold S] [--smooth F (default 2)]
   concord decide <project> --frame VIDEO:FRAME --action accept|relabel:K|keep|exclude|skip
+  concord decisions <project> [--top N] [--json]   each decided frame once: its action and final label
   concord undo <project> | concord redo <project>
   concord export <project> --format abaw|csv|report --out DIR
   concord serve <project> [--port P] [--host H]
 
-Every command takes --json where it prints results; errors go to stderr with exit code 1.
+Every command takes --json where it prints results; errors go to stderr with exit code 1 (2 for usage mistakes).
 `;
 
 type Info = Omit<DatasetInfoResult, 'project' | 'classNames'>;
@@ -55,8 +58,24 @@ function printInfo(io: Io, info: Info): void {
   }
 }
 
+/**
+ * A mistake in what the user typed that got past the CLI's own checks, as the one line to print:
+ * the core's "bad NAME request: ..." (its zod validation of the payload) or a bare ZodError.
+ */
+function requestMistake(e: unknown): string | null {
+  if (!(e instanceof Error)) return null;
+  if (/^bad \S+ request: /.test(e.message)) return e.message.split('\n').join(' ');
+  if (e.name !== 'ZodError') return null;
+  const issues = (e as Error & { issues?: { path: PropertyKey[]; message: string }[] }).issues ?? [];
+  return issues.map((i) => `${i.path.map(String).join('.') || 'value'}: ${i.message}`).join('; ') || 'invalid value';
+}
+
 export async function main(argv: string[], io: Io = defaultIo): Promise<number> {
   const [cmd, ...rest] = argv;
+  if (io === defaultIo) {
+    quietOnClosedPipe(process.stdout);
+    quietOnClosedPipe(process.stderr);
+  }
   try {
     switch (cmd) {
       case undefined:
@@ -103,8 +122,14 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
       }
     }
   } catch (e) {
-    if (e instanceof UsageError) {
-      io.err(`concord: ${e.message}\nRun \`concord help\` for usage.`);
+    const usage = asUsageError(e);
+    if (usage) {
+      io.err(usageLine(usage));
+      return 2;
+    }
+    const mistake = requestMistake(e);
+    if (mistake !== null) {
+      io.err(`concord: ${mistake}`);
       return 2;
     }
     if (e instanceof CancelledError || (e as Error)?.name === 'AbortError') {
@@ -115,6 +140,17 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
       io.err(`concord: ${e.message}`);
       return 1;
     }
+    // not found, refused path, busy database: errors whose message is for people (shared/errors.ts)
+    if (errorStatus(e) !== null && (e as Error)?.name !== 'BusyError') {
+      io.err(`concord: ${(e as Error).message}`);
+      return 1;
+    }
+    // the core turns SQLITE_BUSY into a BusyError; commands that open the store directly get the raw code
+    if ((e as NodeJS.ErrnoException)?.code === 'SQLITE_BUSY' || (e as Error)?.name === 'BusyError') {
+      io.err('concord: the project database is busy (another process is writing to it); try again');
+      return 1;
+    }
+    // anything else is a bug: the stack trace is what a report needs
     io.err(`concord: ${(e as Error).stack ?? String(e)}`);
     return 1;
   }

@@ -16,8 +16,11 @@ export const CSP = [
   "frame-ancestors 'none'",
 ].join('; ');
 
-/** Every window's webPreferences: the renderer gets no Node and talks only through the preload. */
-export function webPreferences(preload: string): WebPreferences {
+/**
+ * Every window's webPreferences: the renderer gets no Node and talks only through the preload.
+ * DevTools only outside a packaged app (a shipped build gives no console into the renderer).
+ */
+export function webPreferences(preload: string, opts: { isPackaged: boolean }): WebPreferences {
   return {
     preload,
     sandbox: true,
@@ -30,8 +33,27 @@ export function webPreferences(preload: string): WebPreferences {
     webviewTag: false,
     navigateOnDragDrop: false,
     spellcheck: false,
-    devTools: true,
+    devTools: !opts.isPackaged,
   };
+}
+
+/**
+ * electron-vite's dev server URL, or null. Honoured only under `electron-vite dev`: a bundle built
+ * in development (`devBuild`, import.meta.env.DEV, false and dead code in every `electron-vite
+ * build`), not packaged, with electron-vite's NODE_ENV_ELECTRON_VITE=development beside the URL,
+ * and the URL an http(s) localhost origin. An ELECTRON_RENDERER_URL alone (set for `concord start`,
+ * say) must never make the app load and trust another origin with full IPC.
+ */
+export function devServerUrl(o: { isPackaged: boolean; devBuild: boolean; env: NodeJS.ProcessEnv }): string | null {
+  const url = o.env.ELECTRON_RENDERER_URL;
+  if (o.isPackaged || !o.devBuild || o.env.NODE_ENV_ELECTRON_VITE !== 'development' || !url) return null;
+  try {
+    const u = new URL(url);
+    const local = u.hostname === 'localhost' || u.hostname === '127.0.0.1';
+    return local && (u.protocol === 'http:' || u.protocol === 'https:') && u.pathname === '/' ? u.origin : null;
+  } catch {
+    return null;
+  }
 }
 
 /** Privileges of the concord:// scheme (register before `ready`). */

@@ -20,7 +20,7 @@ export function appIconPath(): string | undefined {
 
 export interface WindowOptions {
   preload: string;
-  /** electron-vite's dev server URL (ELECTRON_RENDERER_URL) when not packaged. */
+  /** electron-vite's dev server URL, only under `electron-vite dev` (security.ts devServerUrl). */
   devUrl?: string | null;
   title?: string;
 }
@@ -36,7 +36,7 @@ export function createMainWindow(opts: WindowOptions): BrowserWindow {
     backgroundColor: nativeTheme.shouldUseDarkColors ? '#111316' : '#f7f7f8',
     autoHideMenuBar: true,
     icon: appIconPath(),
-    webPreferences: webPreferences(opts.preload),
+    webPreferences: webPreferences(opts.preload, { isPackaged: app.isPackaged }),
   });
   win.once('ready-to-show', () => win.show());
   void win.loadURL(opts.devUrl ? opts.devUrl : `${APP_ORIGIN}/index.html`);

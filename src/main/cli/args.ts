@@ -1,10 +1,24 @@
 // The one argument parser of every `concord` command: node:util parseArgs in strict mode, with the
 // usage mistakes it finds (and the commands' own) thrown as UsageError, which cli.ts prints with
-// a pointer to `concord help` and exit code 2.
+// a pointer to `concord help` and exit code 2, on one line.
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { resolve } from 'node:path';
 
 export class UsageError extends Error {}
+
+/** node:util parseArgs' own mistakes (TypeError with an ERR_PARSE_ARGS_* code) as a UsageError. */
+export function asUsageError(e: unknown): UsageError | null {
+  if (e instanceof UsageError) return e;
+  const code = (e as NodeJS.ErrnoException | null)?.code;
+  if (typeof code !== 'string' || !code.startsWith('ERR_PARSE_ARGS_')) return null;
+  // parseArgs adds a second sentence on how to pass '-x' as a positional; the first one says it all
+  return new UsageError((e as Error).message.replace(/'\. To specify[\s\S]*$/, "'"));
+}
+
+/** The one line a usage mistake prints (exit code 2). */
+export function usageLine(e: UsageError): string {
+  return `concord: ${e.message} (see \`concord help\`)`;
+}
 
 export type Options = NonNullable<ParseArgsConfig['options']>;
 export type Flags = Record<string, string | boolean | string[] | undefined>;
@@ -28,7 +42,7 @@ export function parse(args: string[], options: Options = {}, opts: { json?: bool
     });
     return { positionals: r.positionals, values: r.values as Flags };
   } catch (e) {
-    throw new UsageError((e as Error).message);
+    throw asUsageError(e) ?? new UsageError((e as Error).message);
   }
 }
 

@@ -1,5 +1,7 @@
 // A one-line progress bar on stderr (TTY), or a line every few seconds otherwise; silent with --json.
+// The bar itself draws with \r and ESC[K; the item it names (a video or file name) is escaped.
 import type { Progress } from '../../shared/api';
+import { printable } from '../../shared/text';
 
 export function formatEta(seconds: number | null): string {
   if (seconds === null || !Number.isFinite(seconds)) return '--';
@@ -13,7 +15,7 @@ export function renderBar(p: Progress, width = 28): string {
   const frac = p.total > 0 ? Math.min(1, p.done / p.total) : 0;
   const fill = Math.round(frac * width);
   const rate = p.rate >= 100 ? p.rate.toFixed(0) : p.rate.toFixed(1);
-  return `${p.phase} [${'#'.repeat(fill)}${'.'.repeat(width - fill)}] ${p.done}/${p.total} ${rate}/s ETA ${formatEta(p.etaSeconds)}${p.item ? ` ${p.item}` : ''}`;
+  return `${p.phase} [${'#'.repeat(fill)}${'.'.repeat(width - fill)}] ${p.done}/${p.total} ${rate}/s ETA ${formatEta(p.etaSeconds)}${p.item ? ` ${printable(p.item, { keepLines: false })}` : ''}`;
 }
 
 export function progressPrinter(opts: { quiet?: boolean; stream?: NodeJS.WriteStream } = {}): ((p: Progress) => void) & { end(): void } {

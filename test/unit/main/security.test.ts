@@ -7,7 +7,7 @@ import { mkdirSync } from 'node:fs';
 
 describe('desktop security policy', () => {
   it('locks the renderer down', () => {
-    const p = webPreferences('/app/out/preload/index.cjs');
+    const p = webPreferences('/app/out/preload/index.cjs', { isPackaged: false });
     expect(p).toMatchObject({
       sandbox: true,
       contextIsolation: true,

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type { Db } from '../../../store/db';
 import { exportVideos, videoCurrentLabels, type ExportVideo } from '../../../store/exports';
 import { ABAW7_HEADER, ABAW8_HEADER } from '../../../shared/labels';
-import { ExportError, ensureOutputDir, ensureSubdir, writeFilesAtomic, writeFilesAtomicAsync, type AtomicOptions } from './atomic';
+import { ExportError, ensureOutputDir, writeFilesAtomic, writeFilesAtomicAsync, type AtomicOptions } from './atomic';
 import { ProgressTracker, type ProgressFn } from '../../../shared/progress';
 
 /** Still-image sets (one group per split) have no per-frame annotation file to write back. */
@@ -76,14 +76,10 @@ function abawFiles(db: Db, outDir: string) {
   const videos = all.filter((v) => !IMAGE_LIST_SOURCES.includes(v.source));
   const skipped = all.filter((v) => IMAGE_LIST_SOURCES.includes(v.source)).map((v) => v.name);
   let lines = 0;
-  const made = new Set<string>();
   function* files() {
     for (const v of videos) {
+      // the split folder is made when the whole export commits (atomic.ts), not before
       const dir = join(root, safeName('split', v.split));
-      if (!made.has(dir)) {
-        ensureSubdir(dir);
-        made.add(dir);
-      }
       const rows = videoCurrentLabels(db, v.id);
       lines += rows.length;
       yield { path: join(dir, `${safeName('video', v.name)}.txt`), data: abawFileText(v, rows) };

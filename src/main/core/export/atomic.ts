@@ -1,6 +1,8 @@
 // Atomic file replacement: write a temp file in the target folder, then rename it over the target.
 // On any error the temp files are removed and the previous files stay as they were. A batch
-// writes every temp file before renaming any, so a failure half-way (disk full) changes nothing.
+// writes every temp file before renaming any, so a failure half-way (disk full) changes nothing:
+// a target folder that does not exist yet is made only at the commit (its temp files wait in the
+// nearest existing folder), and the temp files a killed writer left are cleaned by the next export.
 import * as nodeFs from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -21,6 +23,7 @@ export interface AtomicFs {
   closeSync(fd: number): void;
   renameSync(from: string, to: string): void;
   unlinkSync(path: string): void;
+  mkdirSync(path: string): void;
 }
 
 const realFs: AtomicFs = {
@@ -30,6 +33,7 @@ const realFs: AtomicFs = {
   closeSync: (fd) => nodeFs.closeSync(fd),
   renameSync: (a, b) => nodeFs.renameSync(a, b),
   unlinkSync: (p) => nodeFs.unlinkSync(p),
+  mkdirSync: (p) => nodeFs.mkdirSync(p),
 };
 
 export interface AtomicOptions {
@@ -88,17 +92,62 @@ export function ensureOutputDir(outDir: string): string {
   return dir;
 }
 
-/** Create a subfolder of an output folder (e.g. the split folder), with a readable error. */
-export function ensureSubdir(dir: string): void {
+/** `.NAME.PID.RANDOM.tmp`, RANDOM 8 hex digits: a temp file of this writer (tempPathFor), nobody else's. */
+const TEMP_RE = /^\..+\.(\d+)\.[0-9a-f]{8}\.tmp$/;
+
+/** Whether process `pid` is running: signal 0 checks without sending (EPERM: alive, another user's). */
+export function processAlive(pid: number): boolean {
+  if (pid === process.pid) return true;
   try {
-    nodeFs.mkdirSync(dir, { recursive: true });
+    process.kill(pid, 0);
+    return true;
   } catch (e) {
-    throw describeFsError(e, dir);
+    return (e as NodeJS.ErrnoException).code !== 'ESRCH';
   }
 }
 
+/**
+ * Remove the temp files that writers killed mid-export left in `outDir` and its subfolders (one
+ * level: the split folders). Temp files of a writer still running are kept. Returns the removed paths.
+ */
+export function removeStaleTemps(outDir: string, isAlive: (pid: number) => boolean = processAlive): string[] {
+  const removed: string[] = [];
+  const scan = (dir: string, depth: number) => {
+    let entries: nodeFs.Dirent[];
+    try {
+      entries = nodeFs.readdirSync(dir, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const e of entries) {
+      const p = join(dir, e.name);
+      if (e.isDirectory()) {
+        if (depth > 0) scan(p, depth - 1);
+        continue;
+      }
+      const m = e.isFile() ? TEMP_RE.exec(e.name) : null;
+      if (!m || isAlive(Number(m[1]))) continue;
+      try {
+        nodeFs.unlinkSync(p);
+        removed.push(p);
+      } catch {
+        /* another export cleaned it first */
+      }
+    }
+  };
+  scan(resolve(outDir), 1);
+  return removed;
+}
+
+/** The folder a temp file for `target` goes in: its own folder, or the nearest one that exists. */
+function stagingDir(target: string): string {
+  let dir = dirname(target);
+  while (!nodeFs.existsSync(dir) && dirname(dir) !== dir) dir = dirname(dir);
+  return dir;
+}
+
 function tempPathFor(target: string): string {
-  return join(dirname(target), `.${basename(target)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  return join(stagingDir(target), `.${basename(target)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
 }
 
 function writeTemp(fs: AtomicFs, target: string, data: string | Uint8Array, doSync: boolean): string {
@@ -187,16 +236,42 @@ export async function writeFilesAtomicAsync(
   return renameStaged(fs, staged);
 }
 
+/** The commit: the missing target folders first (a failure there renames nothing), then the renames. */
 function renameStaged(fs: AtomicFs, staged: { tmp: string; target: string }[]): string[] {
   const done: string[] = [];
+  const made: string[] = [];
+  let current = '';
   try {
     for (const s of staged) {
+      current = s.target;
+      makeDirs(fs, dirname(s.target), made);
+    }
+    for (const s of staged) {
+      current = s.target;
       fs.renameSync(s.tmp, s.target);
       done.push(s.target);
     }
   } catch (e) {
     for (const s of staged.slice(done.length)) removeQuietly(fs, s.tmp);
-    throw describeFsError(e, staged[done.length]?.target ?? '');
+    // the folders this commit made and left empty go too (deepest first; rmdir keeps non-empty ones)
+    for (const d of made.reverse()) removeEmptyDir(d);
+    throw describeFsError(e, current);
   }
   return done;
+}
+
+function makeDirs(fs: AtomicFs, dir: string, made: string[]): void {
+  if (nodeFs.existsSync(dir)) return;
+  makeDirs(fs, dirname(dir), made);
+  fs.mkdirSync(dir);
+  made.push(dir);
+}
+
+/** rmdir `dir` when it is empty; anything else (not empty, gone) is left as it is. */
+export function removeEmptyDir(dir: string): void {
+  try {
+    nodeFs.rmdirSync(dir);
+  } catch {
+    /* not empty or already gone */
+  }
 }

@@ -1,12 +1,15 @@
 // Export entry points for the app, the server and the CLI: one format per call, each recorded in
-// the exports table; and a preview of what an export would change.
+// the exports table; and a preview of what an export would change. A failed export leaves the
+// output folder as it was (one it had to create is removed again when it stayed empty).
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
 import type { Db } from '../../../store/db';
 import { changedFrames, labelChangeCounts, recordExport, type LabelPairCount } from '../../../store/exports';
 import { writeAbawExport, writeAbawExportAsync, type AbawExportSummary } from './abaw-writer';
 import { ProgressTracker, throwIfAborted, type ProgressFn } from '../../../shared/progress';
 import { writeCsvExport } from './csv-writer';
 import { writeReport } from './report';
-import { ExportError, ensureOutputDir, type AtomicOptions } from './atomic';
+import { ExportError, ensureOutputDir, removeEmptyDir, removeStaleTemps, type AtomicOptions } from './atomic';
 
 export type ExportFormat = 'abaw' | 'csv' | 'report';
 
@@ -18,14 +21,27 @@ export interface ExportOutcome {
   exportId: number;
 }
 
+/** The output folder made ready (stale temp files of killed exports removed), and how to undo its creation. */
+function openOutputDir(path: string): { outDir: string; failed: () => void } {
+  const existed = existsSync(resolve(path));
+  const outDir = ensureOutputDir(path);
+  removeStaleTemps(outDir);
+  return { outDir, failed: () => (existed ? undefined : removeEmptyDir(outDir)) };
+}
+
 export function exportProject(db: Db, opts: { format: ExportFormat; outDir: string } & AtomicOptions): ExportOutcome {
-  const outDir = ensureOutputDir(opts.outDir);
+  const { outDir, failed } = openOutputDir(opts.outDir);
   const io: AtomicOptions = { fs: opts.fs, fsync: opts.fsync };
-  if (opts.format === 'abaw') {
-    const r = writeAbawExport(db, outDir, io);
-    return finish(db, opts.format, outDir, r.files, abawSummary(db, r));
+  try {
+    if (opts.format === 'abaw') {
+      const r = writeAbawExport(db, outDir, io);
+      return finish(db, opts.format, outDir, r.files, abawSummary(db, r));
+    }
+    return exportOneFile(db, opts.format, outDir, io);
+  } catch (e) {
+    failed();
+    throw e;
   }
-  return exportOneFile(db, opts.format, outDir, io);
 }
 
 export interface ExportJobOptions extends AtomicOptions {
@@ -43,7 +59,16 @@ export interface ExportJobOptions extends AtomicOptions {
  * report are one file each, read in one go. The result equals exportProject's.
  */
 export async function exportProjectAsync(db: Db, opts: ExportJobOptions): Promise<ExportOutcome> {
-  const outDir = ensureOutputDir(opts.outDir);
+  const { outDir, failed } = openOutputDir(opts.outDir);
+  try {
+    return await exportInto(db, outDir, opts);
+  } catch (e) {
+    failed();
+    throw e;
+  }
+}
+
+async function exportInto(db: Db, outDir: string, opts: ExportJobOptions): Promise<ExportOutcome> {
   const io: AtomicOptions = { fs: opts.fs, fsync: opts.fsync };
   if (opts.format === 'abaw') {
     const r = await writeAbawExportAsync(db, outDir, { ...io, signal: opts.signal, onProgress: opts.onProgress });

@@ -2,8 +2,15 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import * as fs from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ensureOutputDir, writeFileAtomic, writeFilesAtomic, type AtomicFs } from '../../../../src/main/core/export/atomic';
-import { exportProject } from '../../../../src/main/core/export/export';
+import {
+  ensureOutputDir,
+  processAlive,
+  removeStaleTemps,
+  writeFileAtomic,
+  writeFilesAtomic,
+  type AtomicFs,
+} from '../../../../src/main/core/export/atomic';
+import { exportProject, exportProjectAsync } from '../../../../src/main/core/export/export';
 import { decide } from '../../../../src/main/core/review/decisions';
 import { makeProject } from '../../store/fixtures';
 
@@ -116,6 +123,92 @@ describe('export under failure', () => {
       expect(fs.existsSync(join(out, 'label-changes.csv'))).toBe(false);
       // the failed exports are not recorded
       expect((p.db.prepare('SELECT COUNT(*) AS n FROM exports').get() as { n: number }).n).toBe(1);
+    } finally {
+      p.cleanup();
+    }
+  });
+});
+
+/** A pid that is not running: the highest pid_max allows is 2^22, and this one is checked. */
+function deadPid(): number {
+  for (let pid = 4_194_000; ; pid++) if (!processAlive(pid)) return pid;
+}
+
+/** Every path under `root`, relative, folders with a trailing slash. */
+function tree(root: string): string[] {
+  return (fs.readdirSync(root, { recursive: true, withFileTypes: true }) as fs.Dirent[])
+    .map((e) => join(e.parentPath, e.name).slice(root.length + 1) + (e.isDirectory() ? '/' : ''))
+    .sort();
+}
+
+describe('temp files and folders of failed or killed exports', () => {
+  const twoSplits = () =>
+    makeProject([
+      { name: 'a', labels: [0, 1, 2, 3] },
+      { name: 'b', split: 'Validation_Set', labels: [4, 5, 6, 0] },
+    ]);
+
+  it('the next export removes the temp files of dead writers and keeps those of live ones', () => {
+    const p = twoSplits();
+    try {
+      const out = join(dir, 'out');
+      fs.mkdirSync(join(out, 'Train_Set'), { recursive: true });
+      const dead = deadPid();
+      const planted = {
+        deadRoot: join(out, `.label-changes.csv.${dead}.5eed1e55.tmp`),
+        deadSplit: join(out, 'Train_Set', `.a.txt.${dead}.0badcafe.tmp`),
+        // the parent of this test process (vitest) is alive: an export running right now
+        live: join(out, 'Train_Set', `.a.txt.${process.ppid}.1234abcd.tmp`),
+        other: join(out, 'notes.tmp'),
+        // not this writer's pattern (no 8-hex suffix): someone else's file, left alone
+        foreign: join(out, `.cache.${dead}.tmp`),
+      };
+      for (const f of Object.values(planted)) fs.writeFileSync(f, 'partial');
+      exportProject(p.db, { format: 'abaw', outDir: out });
+      expect(fs.existsSync(planted.deadRoot)).toBe(false);
+      expect(fs.existsSync(planted.deadSplit)).toBe(false);
+      expect(fs.existsSync(planted.live)).toBe(true);
+      expect(fs.existsSync(planted.other)).toBe(true);
+      expect(fs.existsSync(planted.foreign)).toBe(true);
+      expect(removeStaleTemps(out, () => false)).toEqual([planted.live]);
+    } finally {
+      p.cleanup();
+    }
+  });
+
+  it('a failed export makes no split folders, and a new output folder is removed again', async () => {
+    const p = twoSplits();
+    try {
+      // the second file cannot be opened: Validation_Set/b.txt after Train_Set/a.txt
+      let opens = 0;
+      const failSecond: Partial<AtomicFs> = {
+        openSync(path, flags, mode) {
+          if (++opens === 2) throw errno('EIO');
+          return fs.openSync(path, flags, mode);
+        },
+      };
+      const out = join(dir, 'out');
+      fs.mkdirSync(out);
+      fs.writeFileSync(join(out, 'keep.txt'), 'mine');
+      expect(() => exportProject(p.db, { format: 'abaw', outDir: out, fs: failSecond })).toThrow(/b\.txt/);
+      expect(tree(out)).toEqual(['keep.txt']);
+
+      opens = 0;
+      const fresh = join(dir, 'fresh');
+      await expect(exportProjectAsync(p.db, { format: 'abaw', outDir: fresh, fs: failSecond })).rejects.toThrow(/b\.txt/);
+      expect(fs.existsSync(fresh)).toBe(false);
+
+      // the commit makes the folders: a failing rename of the last file takes back the empty ones
+      const renameSync = (from: string, to: string) => {
+        if (to.endsWith('b.txt')) throw errno('EIO');
+        fs.renameSync(from, to);
+      };
+      expect(() => exportProject(p.db, { format: 'abaw', outDir: out, fs: { renameSync } })).toThrow(/b\.txt: /);
+      expect(tree(out)).toEqual(['Train_Set/', 'Train_Set/a.txt', 'keep.txt']);
+
+      // and the export that goes through leaves no temp file anywhere
+      exportProject(p.db, { format: 'abaw', outDir: out });
+      expect(tree(out)).toEqual(['Train_Set/', 'Train_Set/a.txt', 'Validation_Set/', 'Validation_Set/b.txt', 'keep.txt']);
     } finally {
       p.cleanup();
     }

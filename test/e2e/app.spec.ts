@@ -152,14 +152,17 @@ describe('Concord in the browser, end to end', () => {
     await byId('timeline').waitFor();
     await shot('review');
 
-    // the timeline seeks: a click near the start of the track opens that frame of the same video
+    // the timeline seeks: a click near the start of the whole-video overview opens that frame of the
+    // same video, and the per-frame window below moves to it
     const frame = byId('detail-frame');
     const video = await frame.getAttribute('data-video');
-    const svg = byId('timeline').locator('svg');
+    await byId('timeline-detail').waitFor();
+    const svg = byId('timeline-overview');
     const box = (await svg.boundingBox())!;
     await svg.click({ position: { x: 2, y: box.height / 2 } });
     await expect.poll(() => frame.getAttribute('data-idx')).toBe('1');
     expect(await frame.getAttribute('data-video')).toBe(video);
+    await expect.poll(() => byId('timeline').getAttribute('data-from')).toBe('1');
     // back to the first flag for the keyboard steps
     await page.keyboard.press('Home');
     // The queue's first flag, from the core (the grid may still be scrolling back to it).

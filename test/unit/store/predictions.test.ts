@@ -8,7 +8,6 @@ import {
   predictedFrameIds,
   putPredictions,
   runHasPredictions,
-  videoLabelTrack,
   videoPredictions,
 } from '../../../src/store/predictions';
 import { createRun, latestRun, updateRun } from '../../../src/store/runs';
@@ -55,7 +54,7 @@ describe('predictions store', () => {
     expect(runHasPredictions(p.db, trained)).toBe(false);
   });
 
-  it('reads a video in frame order: scoring arrays, a window of frames, the label track', () => {
+  it('reads a video in frame order: scoring arrays and a window of frames', () => {
     p = makeProject([{ name: 'v', labels: [0, 1, 2, 3], hasFace: [1, 1, 0, 1] }]);
     const f = (i: number) => p.frame('v', i);
     const runId = addRun(p.db, 2, [
@@ -77,15 +76,6 @@ describe('predictions store', () => {
     ]);
     expect(near[0]!.imagePath.endsWith('/v/00001.jpg')).toBe(true);
     expect(framesWithPredictions(p.db, null, videoId, 1, 4).every((n) => n.prediction === null)).toBe(true);
-
-    const track = videoLabelTrack(p.db, videoId, runId);
-    expect(track.map((t) => [t.idx, t.label, t.prediction !== null])).toEqual([
-      [1, 0, true],
-      [2, 1, false],
-      [3, 2, false],
-      [4, 3, true],
-    ]);
-    expect(videoLabelTrack(p.db, videoId, null).some((t) => t.prediction)).toBe(false);
 
     // two iterations of one run at once each get their own statement
     const outer = [...iteratePredictions(p.db, runId)].map((r) => r.frameId);

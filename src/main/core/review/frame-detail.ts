@@ -1,12 +1,32 @@
 // One frame for the review panel: its labels, every network's softmax, the consensus, its flags and
-// decisions, its neighbours, and the whole video's label and consensus tracks for the timeline.
+// decisions, its neighbours, and its video's timeline: a per-frame window around it plus a
+// downsampled overview of the whole video, both bounded in size and work whatever the length.
 // The store returns raw probabilities; the consensus (mean softmax argmax) is computed here.
+import type { FrameTimeline, TimelineBucket } from '../../../shared/api';
 import type { Db } from '../../../store/db';
 import { frameInfo, type FrameInfo } from '../../../store/dataset';
 import { decisionsOfFrame, type DecisionRow } from '../../../store/decisions';
 import { currentFlagOf, flagsOfFrame, openFlaggedIdx, type FlagRow, type FlagStatus } from '../../../store/flags';
-import { framesWithPredictions, latestPredictedRun, videoLabelTrack, type FramePrediction } from '../../../store/predictions';
+import { framesWithPredictions, latestPredictedRun, type FramePrediction } from '../../../store/predictions';
+import {
+  bucketCounts,
+  bucketCountsGrouped,
+  sampleFrames,
+  strideFrames,
+  trackFrames,
+  videoIdxRange,
+  type SampledFrame,
+} from '../../../store/timeline';
 import { argmax, meanProbs } from './scores';
+
+/** The overview has at most this many buckets (a timeline is a few hundred pixels wide). */
+export const OVERVIEW_BUCKETS = 500;
+/** Frames sampled per bucket (its middle one) for its label and consensus: decoding every prediction of a long video is what made it slow. */
+export const SAMPLES_PER_BUCKET = 1;
+/** Up to this many frames the overview's samples come from one strided range scan, beyond it from point lookups. */
+const STRIDE_SCAN_MAX = 200_000;
+/** Default half-width of the per-frame window. */
+export const TIMELINE_WINDOW = 250;
 
 export interface NeighbourFrame {
   frameId: number;
@@ -92,20 +112,89 @@ export function frameDetail(db: Db, frameId: number, opts: { context?: number; r
   };
 }
 
+/** The most frequent value (the smallest on a tie); null when there is none. */
+function majority(values: readonly number[]): number | null {
+  const counts = new Map<number, number>();
+  for (const v of values) counts.set(v, (counts.get(v) ?? 0) + 1);
+  let best: number | null = null;
+  let bestN = 0;
+  for (const [v, n] of counts) if (n > bestN || (n === bestN && best !== null && v < best)) [best, bestN] = [v, n];
+  return best;
+}
+
+/** Up to SAMPLES_PER_BUCKET evenly spaced indices of [from, to] (all of them when the bucket is that small). */
+function sampleIdx(from: number, to: number): number[] {
+  const len = to - from + 1;
+  if (len <= SAMPLES_PER_BUCKET) return Array.from({ length: len }, (_, j) => from + j);
+  return Array.from({ length: SAMPLES_PER_BUCKET }, (_, j) => from + Math.floor(((j + 0.5) * len) / SAMPLES_PER_BUCKET));
+}
+
 /**
- * A whole video's label track against the consensus track, for the review timeline. Arrays are
- * indexed by frame idx-1; consensus is null where the run has no prediction.
+ * The whole video in at most OVERVIEW_BUCKETS buckets: exact counts, label and consensus from the
+ * sampled frames (every frame when `all` is given: a short video is read in one range instead).
  */
-export function videoTimeline(
+function overview(
   db: Db,
   videoId: number,
   runId: number | null,
-): { labels: number[]; consensus: (number | null)[]; flagged: number[] } {
-  const labels: number[] = [];
-  const consensus: (number | null)[] = [];
-  for (const r of videoLabelTrack(db, videoId, runId)) {
-    labels[r.idx - 1] = r.label;
-    consensus[r.idx - 1] = r.prediction ? consensusOf(r.prediction).consensus : null;
+  range: { first: number; last: number; frameCount: number },
+  all: SampledFrame[] | null,
+): TimelineBucket[] {
+  const { first, last } = range;
+  const size = Math.ceil((last - first + 1) / OVERVIEW_BUCKETS);
+  // idx is unique per video, so as many frames as the span means no gaps (an import writes 1..frame_count)
+  const contiguous = range.frameCount === last - first + 1;
+  const short = last - first + 1 <= STRIDE_SCAN_MAX;
+  const counts =
+    short && contiguous
+      ? bucketCountsGrouped(db, videoId, { first, last, size })
+      : bucketCounts(db, videoId, { first, last, size, contiguous });
+  const labels = counts.map((): number[] => []);
+  const consensus = counts.map((): number[] => []);
+  const offset = Math.floor(size / 2);
+  const samples =
+    all ??
+    (short
+      ? strideFrames(db, videoId, runId, { first, last, size, offset })
+      : sampleFrames(
+          db,
+          videoId,
+          runId,
+          counts.flatMap((b) => sampleIdx(b.from, b.to)),
+        ));
+  for (const s of samples) {
+    const k = Math.floor((s.idx - first) / size);
+    labels[k]!.push(s.current);
+    if (s.prediction) consensus[k]!.push(consensusOf(s.prediction).consensus);
   }
-  return { labels, consensus, flagged: openFlaggedIdx(db, videoId) };
+  return counts.map((b, k) => ({ ...b, label: majority(labels[k]!), consensus: majority(consensus[k]!) }));
+}
+
+/**
+ * A frame's video timeline: per-frame label and consensus tracks and open flags for the frames
+ * within `half` of idx (clipped at the video's ends), and the downsampled whole video.
+ */
+export function frameTimeline(db: Db, videoId: number, runId: number | null, idx: number, half = TIMELINE_WINDOW): FrameTimeline {
+  const range = videoIdxRange(db, videoId);
+  if (!range) throw new Error(`video ${videoId} has no frames`);
+  const { first, last } = range;
+  const from = Math.max(first, idx - half);
+  const to = Math.min(last, idx + half);
+  // up to this length every frame is a sample anyway, and one range read beats that many lookups
+  const all = last - first + 1 <= OVERVIEW_BUCKETS ? trackFrames(db, videoId, runId, first, last) : null;
+  const labels: (number | null)[] = new Array<number | null>(to - from + 1).fill(null);
+  const consensus: (number | null)[] = new Array<number | null>(to - from + 1).fill(null);
+  for (const r of all ?? trackFrames(db, videoId, runId, from, to)) {
+    if (r.idx < from || r.idx > to) continue;
+    labels[r.idx - from] = r.current;
+    consensus[r.idx - from] = r.prediction ? consensusOf(r.prediction).consensus : null;
+  }
+  const buckets = overview(db, videoId, runId, range, all);
+  return {
+    first,
+    last,
+    frames: buckets.reduce((n, b) => n + b.frames, 0),
+    window: { from, to, labels, consensus, flagged: openFlaggedIdx(db, videoId, from, to) },
+    overview: buckets,
+  };
 }

@@ -153,20 +153,17 @@ export const useReviewStore = defineStore('review', () => {
   }
 
   /**
-   * Timeline click: go to frame `idx` of the shown video. Frame ids of one video are consecutive
-   * when it was imported in one go, so guess from a neighbour and check the answer; otherwise go
-   * to the nearest flagged frame of that video that is loaded.
+   * Timeline click: go to frame `idx` of the shown video (its detail brings the window around it);
+   * if the core cannot resolve it, to the nearest flagged frame of that video that is loaded.
    */
   async function seek(idx: number): Promise<void> {
     const d = detail.value;
     if (!d) return;
-    const ref = d.neighbours.find((n) => n.frameId === d.frameId) ?? { frameId: d.frameId, idx: d.idx };
-    const guess = ref.frameId + (idx - ref.idx);
     try {
-      const g = await api.request('review.frame', { frameId: guess, context: context.value });
-      if (g.video === d.video && g.idx === idx) return showFrame(g.frameId);
+      const { frameId } = await api.request('review.frameId', { ref: `${d.video}:${idx}` });
+      return await showFrame(frameId);
     } catch {
-      // not that id: fall through to the nearest flag
+      // no such frame: fall through to the nearest flag
     }
     let best = -1;
     items.value.forEach((it, i) => {
@@ -287,7 +284,9 @@ export const useReviewStore = defineStore('review', () => {
     const loaded = new Map(items.value.map((it, i) => [it.frameId, i]));
     const hit = frameIds.filter((id) => loaded.has(id));
     if (hit.length > 200) return reload();
-    const details = await Promise.all(hit.map((frameId) => api.request('review.frame', { frameId, context: 0 }).catch(() => null)));
+    const details = await Promise.all(
+      hit.map((frameId) => api.request('review.frame', { frameId, context: 0, timeline: false }).catch(() => null)),
+    );
     const copy = [...items.value];
     for (const d of details) {
       if (!d) continue;

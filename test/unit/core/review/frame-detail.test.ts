@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { frameDetail, videoTimeline } from '../../../../src/main/core/review/frame-detail';
+import { frameDetail, frameTimeline } from '../../../../src/main/core/review/frame-detail';
 import { replaceOpenFlags, type NewFlag } from '../../../../src/store/flags';
 import { addRun, makeProject, nets, peaked, type TestProject } from '../../store/fixtures';
 
@@ -51,7 +51,8 @@ describe('frame detail', () => {
     ]);
     replaceOpenFlags(p.db, [flag(p, runId, 'v', 2, 0.8, 0, 4)]);
     const videoId = frameDetail(p.db, f(1)).videoId;
-    expect(videoTimeline(p.db, videoId, runId)).toEqual({ labels: [0, 0, 1, 1], consensus: [0, 4, null, 1], flagged: [2] });
-    expect(videoTimeline(p.db, videoId, null).consensus).toEqual([null, null, null, null]);
+    const t = frameTimeline(p.db, videoId, runId, 1);
+    expect(t.window).toEqual({ from: 1, to: 4, labels: [0, 0, 1, 1], consensus: [0, 4, null, 1], flagged: [2] });
+    expect(frameTimeline(p.db, videoId, null, 1).window.consensus).toEqual([null, null, null, null]);
   });
 });

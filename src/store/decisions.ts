@@ -1,5 +1,6 @@
 // Decisions and decision groups: the audit trail, undo and redo stacks, and the label writes they make.
-// What a decision does lives in core/review/decisions.ts.
+// What a decision does lives in core/review/decisions.ts. Rows are never deleted: a decision whose
+// frame a re-import removed keeps its video name and index with frame_id NULL ("orphaned", 003).
 import type { Db } from './db';
 import { nowIso, stmt } from './db';
 import { flagStatusCounts } from './flags';
@@ -11,9 +12,9 @@ export const LABEL_ACTIONS = "('accept','relabel','keep','exclude')";
 export const REVIEW_ACTIONS = "('accept','relabel','keep','exclude','skip')";
 
 /**
- * Frames whose reviewer's verdict stands against the ensemble: the newest effective (not undone)
- * label decision is keep or relabel. Value: the flag score when the verdict was given (null when
- * the decision had no flag).
+ * Frames a reviewer has decided: the newest effective (not undone) label decision (accept,
+ * relabel, keep or exclude). Value: that action and the flag score when it was given (null when
+ * the decision had no flag). Scoring never reopens these, except a keep against stronger evidence.
  */
 export function protectedFrames(db: Db): Map<number, { action: ReviewAction; score: number | null }> {
   const rows = stmt(
@@ -21,8 +22,8 @@ export function protectedFrames(db: Db): Map<number, { action: ReviewAction; sco
     `SELECT frame_id AS frameId, action, score FROM (
        SELECT d.frame_id, d.action, d.score, ROW_NUMBER() OVER (PARTITION BY d.frame_id ORDER BY d.id DESC) AS rn
        FROM decisions d LEFT JOIN decision_groups g ON g.id = d.group_id
-       WHERE d.action IN ${LABEL_ACTIONS} AND COALESCE(g.state, 'done') = 'done'
-     ) WHERE rn = 1 AND action IN ('keep', 'relabel')`,
+       WHERE d.frame_id IS NOT NULL AND d.action IN ${LABEL_ACTIONS} AND COALESCE(g.state, 'done') = 'done'
+     ) WHERE rn = 1`,
   ).all() as { frameId: number; action: ReviewAction; score: number | null }[];
   return new Map(rows.map((r) => [r.frameId, { action: r.action, score: r.score }]));
 }
@@ -41,6 +42,7 @@ export function setCurrentLabel(db: Db, frameId: number, label: number): void {
 
 export interface DecisionRow {
   id: number;
+  /** never null in what these functions return: orphaned rows are only counted (orphanedDecisions) */
   frame_id: number;
   action: ReviewAction | 'undo' | 'redo';
   label_before: number;
@@ -53,14 +55,19 @@ export interface DecisionRow {
   actor: string | null;
   group_id: number | null;
   created_at: string;
+  /** the frame's video and 1-based index when the decision was made */
+  video_name: string | null;
+  frame_idx: number | null;
 }
 
-export function insertDecision(db: Db, d: Omit<DecisionRow, 'id' | 'created_at'>): number {
+export function insertDecision(db: Db, d: Omit<DecisionRow, 'id' | 'created_at' | 'video_name' | 'frame_idx'>): number {
   return Number(
     stmt(
       db,
-      `INSERT INTO decisions (frame_id, action, label_before, label_after, rule, score, run_id, flag_id, reverts_id, actor, group_id, created_at)
-       VALUES (?,?,?,?,?,?,?,?,?,?,?,?)`,
+      `INSERT INTO decisions (frame_id, action, label_before, label_after, rule, score, run_id, flag_id, reverts_id, actor, group_id, created_at,
+                              video_name, frame_idx)
+       VALUES (?,?,?,?,?,?,?,?,?,?,?,?,
+               (SELECT v.name FROM frames f JOIN videos v ON v.id = f.video_id WHERE f.id = ?), (SELECT idx FROM frames WHERE id = ?))`,
     ).run(
       d.frame_id,
       d.action,
@@ -74,6 +81,8 @@ export function insertDecision(db: Db, d: Omit<DecisionRow, 'id' | 'created_at'>
       d.actor,
       d.group_id,
       nowIso(),
+      d.frame_id,
+      d.frame_id,
     ).lastInsertRowid,
   );
 }
@@ -123,9 +132,18 @@ export function setGroupState(db: Db, groupId: number, state: 'done' | 'undone')
   stmt(db, 'UPDATE decision_groups SET state = ?, redoable = ? WHERE id = ?').run(state, state === 'undone' ? 1 : 0, groupId);
 }
 
-/** The review decisions (not undo/redo rows) of a group, in the order they were made. */
+/** The review decisions (not undo/redo rows) of a group, in the order they were made; orphaned ones have no frame to revert. */
 export function groupDecisions(db: Db, groupId: number): DecisionRow[] {
-  return stmt(db, `SELECT * FROM decisions WHERE group_id = ? AND action IN ${REVIEW_ACTIONS} ORDER BY id`).all(groupId) as DecisionRow[];
+  return stmt(db, `SELECT * FROM decisions WHERE group_id = ? AND frame_id IS NOT NULL AND action IN ${REVIEW_ACTIONS} ORDER BY id`).all(
+    groupId,
+  ) as DecisionRow[];
+}
+
+/** Decisions (any action) whose frame no longer exists, of one video or of the whole project. */
+export function orphanedDecisions(db: Db, video?: string): number {
+  return video === undefined
+    ? (stmt(db, 'SELECT COUNT(*) FROM decisions WHERE frame_id IS NULL').pluck().get() as number)
+    : (stmt(db, 'SELECT COUNT(*) FROM decisions WHERE frame_id IS NULL AND video_name = ?').pluck().get(video) as number);
 }
 
 /** Whether some applied (not undone) decision other than skip refers to this flag. */
@@ -165,4 +183,36 @@ export function reviewCounts(db: Db): ReviewCounts {
     canUndo: lastDoneGroup(db) !== undefined,
     canRedo: nextRedoGroup(db) !== undefined,
   };
+}
+
+/** A frame's standing decision: its newest effective label decision (skips and undone groups aside). */
+export interface DecidedFrameRow {
+  decisionId: number;
+  frameId: number;
+  video: string;
+  split: string;
+  idx: number;
+  action: ReviewAction;
+  original: number;
+  current: number;
+  decidedAt: string;
+  actor: string | null;
+}
+
+const STANDING = `SELECT d.id, d.frame_id, d.action, d.created_at, d.actor,
+    ROW_NUMBER() OVER (PARTITION BY d.frame_id ORDER BY d.id DESC) AS rn
+  FROM decisions d LEFT JOIN decision_groups g ON g.id = d.group_id
+  WHERE d.frame_id IS NOT NULL AND d.action IN ${LABEL_ACTIONS} AND COALESCE(g.state, 'done') = 'done'`;
+
+/** Decided frames, each once with its standing action and labels, newest decision first; `before` pages by decision id. */
+export function decidedFrames(db: Db, opts: { before?: number; limit: number }): { items: DecidedFrameRow[]; total: number } {
+  const items = stmt(
+    db,
+    `SELECT x.id AS decisionId, x.frame_id AS frameId, v.name AS video, v.split, f.idx, x.action,
+            l.original_label AS original, l.current_label AS current, x.created_at AS decidedAt, x.actor
+     FROM (${STANDING}) x JOIN frames f ON f.id = x.frame_id JOIN videos v ON v.id = f.video_id JOIN labels l ON l.frame_id = x.frame_id
+     WHERE x.rn = 1 AND x.id < ? ORDER BY x.id DESC LIMIT ?`,
+  ).all(opts.before ?? Number.MAX_SAFE_INTEGER, opts.limit) as DecidedFrameRow[];
+  const total = (stmt(db, `SELECT COUNT(*) AS n FROM (${STANDING}) WHERE rn = 1`).get() as { n: number }).n;
+  return { items, total };
 }

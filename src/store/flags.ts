@@ -135,9 +135,16 @@ export function flagStatusCounts(db: Db): FlagStatusCounts {
   return { open: n('open'), decided: n('decided') };
 }
 
-/** Frame indices of a video's open flags, ascending (the timeline's marks). */
-export function openFlaggedIdx(db: Db, videoId: number): number[] {
-  return stmt(db, "SELECT DISTINCT idx FROM flags WHERE video_id = ? AND status = 'open' ORDER BY idx").pluck().all(videoId) as number[];
+/** The run whose predictions the newest flags came from (null before any scoring). */
+export function flaggedRunId(db: Db): number | null {
+  return (stmt(db, 'SELECT run_id FROM flags ORDER BY id DESC LIMIT 1').pluck().get() as number | undefined) ?? null;
+}
+
+/** Frame indices in [fromIdx, toIdx] of a video's open flags, ascending (the timeline window's marks). */
+export function openFlaggedIdx(db: Db, videoId: number, fromIdx: number, toIdx: number): number[] {
+  return stmt(db, "SELECT DISTINCT idx FROM flags WHERE status = 'open' AND video_id = ? AND idx BETWEEN ? AND ? ORDER BY idx")
+    .pluck()
+    .all(videoId, fromIdx, toIdx) as number[];
 }
 
 // ---------------------------------------------------------------------------------------------

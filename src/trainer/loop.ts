@@ -8,6 +8,8 @@ import { ProjectError, type Db } from '../store/db';
 import { listFrames, listVideos, type FrameRecord } from '../store/dataset';
 import { getRun, type RunKind, type RunRow } from '../store/runs';
 import { CancelledError } from '../shared/progress';
+import { degenerateVerdict } from '../shared/degenerate';
+import { ABAW8 } from '../shared/labels';
 import { selectBackend } from './backend';
 import { createCctOptimizers, disposeCctOptimizers, type CctOptimizers } from './cct';
 import { loadCheckpoint } from './checkpoint';
@@ -243,6 +245,8 @@ export async function trainRun(req: TrainRequest, control: RunControl, emit: Emi
                 });
                 emit({ type: 'epoch', runId: id, metrics });
                 emit({ type: 'checkpoint', runId: id, epoch: state.epochsDone, dir: rec.checkpointDir });
+                const verdict = metrics.val ? degenerateVerdict(metrics.val.ensemble.confusion, metrics.epoch, ABAW8) : null;
+                if (verdict) emit({ type: 'warning', runId: id, message: `epoch ${metrics.epoch + 1}: ${verdict.reason}; ${verdict.advice}` });
               },
             },
           },

@@ -24,6 +24,7 @@ export const commands: Record<string, Command> = {
   eval: lazy(evaluate, (m) => m.evalCommand),
   flags: lazy(review, (m) => m.flagsCommand),
   decide: lazy(review, (m) => m.decideCommand),
+  decisions: lazy(review, (m) => m.decisionsCommand),
   undo: lazy(review, (m) => m.undoCommand),
   redo: lazy(review, (m) => m.redoCommand),
   export: lazy(review, (m) => m.exportCommand),

@@ -1,8 +1,8 @@
-// `concord flags | decide | undo | redo | export`: thin transports over the core's review requests
+// `concord flags | decide | decisions | undo | redo | export`: thin transports over the core's review requests
 // (flags.score and export.run run as jobs with a progress bar and Ctrl-C -> jobs.cancel; the
 // `detail` replies carry what these commands have always printed).
 import { resolve } from 'node:path';
-import { parse, projectArg, type Options } from './args';
+import { oneOf, parse, projectArg, UsageError, type Options } from './args';
 import type { Io } from './io';
 import { RECOMMENDED_SMOOTHING, ScoringError } from '../core/review/flags';
 import { DecisionError, parseActionArg } from '../core/review/decisions';
@@ -13,6 +13,8 @@ import { openCore, runCoreJob } from './core-job';
 import { labelName } from '../../shared/labels';
 
 const CANCELLING = '\ncancelling… (Ctrl-C again to kill)';
+
+const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
 
 function args(argv: string[], options: Options) {
   const { positionals, values } = parse(argv, options);
@@ -32,6 +34,11 @@ async function guarded(io: Io, fn: () => Promise<number> | number): Promise<numb
   }
 }
 
+/**
+ * `concord flags P`: the stored flags, best first. It scores first only with --rescore, when a
+ * scoring option (--rule, --run, --threshold, --smooth) asks for a new pass, or when the project
+ * has never been scored; --no-score never scores. A run that learned nothing is said first.
+ */
 export async function flagsCommand(argv: string[], io: Io): Promise<number> {
   const { project, values } = args(argv, {
     rule: { type: 'string' },
@@ -39,39 +46,108 @@ export async function flagsCommand(argv: string[], io: Io): Promise<number> {
     run: { type: 'string' },
     threshold: { type: 'string' },
     smooth: { type: 'string' },
+    rescore: { type: 'boolean' },
     'no-score': { type: 'boolean' },
   });
+  const rule =
+    oneOf(str(values.rule), FlagRule.options, `--rule must be one of ${FlagRule.options.join(', ')}, not "${String(values.rule)}"`) ??
+    'all-agree';
+  const top = values.top === undefined ? 20 : Number(values.top);
+  if (!Number.isInteger(top) || top < 1)
+    throw new UsageError(`--top must be a whole number of flags, 1 or more, not "${String(values.top)}"`);
+  const asked = ['rule', 'run', 'threshold', 'smooth'].some((k) => values[k] !== undefined);
+  if (values['no-score'] && (values.rescore || asked))
+    throw new UsageError('--no-score cannot be combined with --rescore or scoring options');
   return guarded(io, async () => {
     const core = await openCore(project, { projectLabel: project });
     try {
-      const rule = FlagRule.parse(values.rule ?? 'all-agree');
       const json = Boolean(values.json);
-      const result = values['no-score']
-        ? null
-        : await runCoreJob<ScoreSummary>(core, () => core.request('flags.score', { ...scoreOptions(values, rule), detail: true }), {
+      const before = await core.request('review.counts', {});
+      const rescore = !values['no-score'] && (Boolean(values.rescore) || asked || before.run === null);
+      const result = rescore
+        ? await runCoreJob<ScoreSummary>(core, () => core.request('flags.score', { ...scoreOptions(values, rule), detail: true }), {
             io,
             json,
             cancelling: CANCELLING,
-          });
-      const top = Number(values.top ?? 20);
-      const limit = Number.isFinite(top) ? Math.max(1, Math.min(Math.floor(top), 1000)) : 20;
-      const page = await core.request('review.queue', { filter: { status: 'open' }, limit, detail: true });
+          })
+        : null;
+      const counts = result ? await core.request('review.counts', {}) : before;
+      const degenerate = result ? result.degenerate : (counts.run?.degenerate ?? null);
+      const runId = result?.runId ?? counts.run?.id ?? null;
+      if (degenerate && !json)
+        io.err(
+          `warning: run ${runId} learned nothing usable, so these flags are no better than chance: ${degenerate.reason}. Try: ${degenerate.advice}.`,
+        );
+      const flags = await openFlags(core, top);
       if (json) {
-        io.out(JSON.stringify({ result, flags: page.items.map(queueRowOf) }));
+        io.out(JSON.stringify({ result, runId, degenerate, open: counts.remaining, flags: flags.map(queueRowOf) }));
         return 0;
       }
       if (result)
         io.out(`run ${result.runId}: scored ${result.scored} labelled frames, flagged ${result.flagged} with rule ${result.rule}`);
-      for (const f of page.items) {
+      else if (counts.run)
+        io.out(`stored flags of run ${counts.run.id}: ${counts.remaining} open, ${counts.reviewed} decided (--rescore to score again)`);
+      for (const f of flags) {
         io.out(
           `${f.score.toFixed(3)}  ${f.video}:${f.idx}  ${labelName(f.given)} -> ${labelName(f.suggested)}${f.allAgree ? '  (all nets agree)' : ''}`,
         );
       }
+      if (flags.length < counts.remaining) io.out(`… ${counts.remaining - flags.length} more open flags (--top N to see more)`);
       return 0;
     } finally {
       await core.close();
     }
   });
+}
+
+/** The best `top` open flags, read a page of at most 1,000 at a time. */
+async function openFlags(core: Awaited<ReturnType<typeof openCore>>, top: number): Promise<QueueItem[]> {
+  const out: QueueItem[] = [];
+  let after: { score: number; id: number } | undefined;
+  while (out.length < top) {
+    const page = await core.request('review.queue', {
+      filter: { status: 'open' },
+      limit: Math.min(1000, top - out.length),
+      detail: true,
+      ...(after ? { after } : {}),
+    });
+    out.push(...page.items);
+    if (!page.next || !page.items.length) break;
+    after = page.next;
+  }
+  return out;
+}
+
+/** `concord decisions P`: each decided frame once, with the action that stands and its labels, newest first. */
+export async function decisionsCommand(argv: string[], io: Io): Promise<number> {
+  const { project, values } = args(argv, { top: { type: 'string' } });
+  const top = values.top === undefined ? Number.POSITIVE_INFINITY : Number(values.top);
+  if (values.top !== undefined && (!Number.isInteger(top) || top < 1))
+    throw new UsageError(`--top must be a whole number of decisions, 1 or more, not "${String(values.top)}"`);
+  const core = await openCore(project);
+  try {
+    let before: number | undefined;
+    let shown = 0;
+    let total = 0;
+    for (;;) {
+      const page = await core.request('review.decisions', { limit: Math.min(1000, top - shown), ...(before ? { before } : {}) });
+      total = page.total;
+      for (const d of page.items) {
+        if (values.json) io.out(JSON.stringify(d));
+        else
+          io.out(
+            `${d.video}:${d.idx}  ${d.action.padEnd(7)}  ${labelName(d.original)} -> ${d.action === 'exclude' ? '(excluded)' : labelName(d.current)}  ${d.decidedAt}${d.actor ? `  ${d.actor}` : ''}`,
+          );
+      }
+      shown += page.items.length;
+      if (page.next === null || shown >= top) break;
+      before = page.next;
+    }
+    if (!values.json) io.err(`${shown} of ${total} decided frames`);
+    return 0;
+  } finally {
+    await core.close();
+  }
 }
 
 /** flags.score's payload from the options; what the contract's schema would refuse fails as the scoring did. */
@@ -110,18 +186,19 @@ function queueRowOf(f: QueueItem) {
 
 export async function decideCommand(argv: string[], io: Io): Promise<number> {
   const { project, values } = args(argv, { frame: { type: 'string' }, action: { type: 'string' } });
+  const frame = str(values.frame);
+  const actionArg = str(values.action);
+  if (frame === undefined || actionArg === undefined) throw new UsageError('--frame VIDEO:FRAME and --action are required');
   return guarded(io, async () => {
-    if (typeof values.frame !== 'string' || typeof values.action !== 'string')
-      throw new DecisionError('--frame VIDEO:FRAME and --action are required');
     const core = await openCore(project, { actor: 'cli' });
     try {
-      const { frameId } = await core.request('review.frameId', { ref: values.frame });
-      const { action, label } = parseActionArg(values.action);
+      const { frameId } = await core.request('review.frameId', { ref: frame });
+      const { action, label } = parseActionArg(actionArg);
       const r = await core.request('review.decide', { frameIds: [frameId], action, label, detail: true });
       const changes = r.changes ?? [];
       const c = changes[0];
       if (values.json) io.out(JSON.stringify({ groupId: r.groupId, action: r.action ?? action, changes }));
-      else io.out(`${values.frame}: ${action}${c ? ` (${labelName(c.before)} -> ${labelName(c.after)})` : ''}`);
+      else io.out(`${frame}: ${action}${c ? ` (${labelName(c.before)} -> ${labelName(c.after)})` : ''}`);
       return 0;
     } finally {
       await core.close();
@@ -152,11 +229,12 @@ export const redoCommand = revertCommand('redo');
 
 export async function exportCommand(argv: string[], io: Io): Promise<number> {
   const { project, values } = args(argv, { format: { type: 'string' }, out: { type: 'string' } });
+  const format = (values.format ?? 'abaw') as ExportFormat;
+  if (!['abaw', 'csv', 'report'].includes(format)) throw new UsageError(`--format must be abaw, csv or report, not "${format}"`);
+  const out = str(values.out);
+  if (out === undefined) throw new UsageError('--out DIR is required');
   return guarded(io, async () => {
-    const format = (values.format ?? 'abaw') as ExportFormat;
-    if (!['abaw', 'csv', 'report'].includes(format)) throw new ExportError(`--format must be abaw, csv or report, not "${format}"`);
-    if (typeof values.out !== 'string') throw new ExportError('--out DIR is required');
-    const outDir = resolve(values.out);
+    const outDir = resolve(out);
     const core = await openCore(project);
     try {
       const r = await runCoreJob<ExportResult>(core, () => core.request('export.run', { format, outDir }), {

@@ -1,3 +1,5 @@
+import { degenerateVerdict } from '../../../src/shared/degenerate';
+import { ABAW8 } from '../../../src/shared/labels';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rmSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
@@ -102,6 +104,13 @@ describe('CCT training in the trainer process', () => {
     ck.nets.forEach(disposeResNet);
     disposeCctOptimizers(ck.optimizers);
     expect(fullEvents.filter((m) => m.type === 'epoch')).toHaveLength(2);
+    // an epoch whose validation says the run learned nothing warns, and only such an epoch
+    const warned = fullEvents.filter((m) => m.type === 'warning' && /no better than chance/.test(m.message)).map((m) => (m as { message: string }).message);
+    for (const r of rows) {
+      const verdict = degenerateVerdict(JSON.parse(r.val!).ensemble.confusion, r.epoch, ABAW8);
+      expect(warned.some((w) => w.startsWith(`epoch ${r.epoch + 1}: `))).toBe(verdict !== null);
+      if (verdict) expect(warned).toContain(`epoch ${r.epoch + 1}: ${verdict.reason}; ${verdict.advice}`);
+    }
     expect(fullEvents.filter((m) => m.type === 'checkpoint').map((m) => (m as { epoch: number }).epoch)).toEqual([1, 2]);
     const step = fullEvents.find((m) => m.type === 'step') as Extract<TrainerMessage, { type: 'step' }>;
     expect(step.steps).toBe(Math.ceil(a.trainable / 12));

@@ -5,8 +5,10 @@
 //   score-threshold     consensus ≠ label and the ranking score >= threshold (default 0.25)
 // `threshold`, when given with the other two rules, is an extra minimum score.
 // The given label is the frame's CURRENT label, so scoring after a retrain checks the cleaned labels.
-// Frames a reviewer kept (or relabelled against the suggestion) are flagged again only when the
-// new score is strictly higher than the score of the flag they decided on.
+// A frame a reviewer decided (accepted, relabelled, excluded) is never flagged again by a later
+// scoring pass: the person's verdict stands until they undo it. A frame they KEPT is flagged again
+// only when the new score is strictly higher than the score of the flag they kept (stronger
+// evidence than they overruled).
 // A scoring pass replaces every OPEN flag (of any run), so the queue shows the latest pass only;
 // decided flags stay as history.
 import type { Db } from '../../../store/db';
@@ -227,7 +229,7 @@ function* scoringSteps(db: Db, opts: ScoreOptions): Generator<void, { result: Sc
       if (suggested === null) return;
       if (minScore !== undefined && score < minScore) return;
       const prior = kept.get(frameId);
-      if (prior && prior.score !== null && !(score > prior.score)) {
+      if (prior && (prior.action !== 'keep' || prior.score === null || !(score > prior.score))) {
         result.suppressedByReview++;
         return;
       }

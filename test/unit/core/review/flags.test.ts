@@ -126,7 +126,9 @@ describe('scoreRun', () => {
     const byIdx = new Map(r2.flags.map((f) => [f.idx, f]));
     expect(byIdx.get(4)?.suggested).toBe(4);
     expect(byIdx.get(5)?.suggested).toBe(4); // split vote still reaches t_4
-    expect(byIdx.get(1)?.suggested).toBe(0); // the relabelled frame: nets say 0 above t_0
+    // the relabelled frame: nets say 0 above t_0, but a person's verdict is not reopened by scoring
+    expect(byIdx.has(1)).toBe(false);
+    expect(r2.result.suppressedByReview).toBe(1);
     expect(byIdx.get(4)!.details.clThreshold).toBeCloseTo(r2.result.thresholds![4]!, 3);
   });
 
@@ -143,6 +145,30 @@ describe('scoreRun', () => {
     expect(decided.map((i) => i.flagId)).toEqual([first[1]!.flagId]);
     expect(pairCounts(p.db, 'open')).toEqual([{ given: 0, suggested: 4, n: 1 }]);
     expect(pairCounts(p.db, 'decided')).toEqual([{ given: 1, suggested: 2, n: 1 }]);
+  });
+
+  it('an accepted, relabelled or excluded frame is never flagged again by a later, more certain run', () => {
+    const { runId } = standard();
+    scoreRun(p.db);
+    const items = queuePage(p.db).items;
+    expect(items.length).toBeGreaterThanOrEqual(2);
+    const [a, b] = items;
+    decide(p.db, { frameIds: [a!.frameId], action: 'accept' });
+    decide(p.db, { frameIds: [b!.frameId], action: 'relabel', label: 3 });
+    // a new run whose networks all contradict both verdicts, very confidently
+    const other = addRun(p.db, 3, [
+      [a!.frameId, nets(peaked(6, 0.99), peaked(6, 0.99), peaked(6, 0.99))],
+      [b!.frameId, nets(peaked(5, 0.99), peaked(5, 0.99), peaked(5, 0.99))],
+    ]);
+    const again = scoreRun(p.db, { runId: other });
+    expect(again.flagged).toBe(0);
+    expect(again.suppressedByReview).toBe(2);
+    expect(scoreRun(p.db, { runId }).flagged).toBe(items.length - 2);
+    const open = new Set(queuePage(p.db).items.map((i) => i.frameId));
+    expect(open.has(a!.frameId) || open.has(b!.frameId)).toBe(false);
+    // undo reopens: the relabel is reverted and the frame can be flagged again
+    undo(p.db);
+    expect(scoreRun(p.db, { runId: other }).flagged).toBe(1);
   });
 
   it('a kept frame is not flagged again unless the new evidence is stronger', () => {

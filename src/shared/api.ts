@@ -11,6 +11,7 @@
 //   decision  an audit row: action accept | relabel | keep | exclude | skip, label before → after
 //             (undo/redo append rows too); the rule for "after" is ./decisions.ts's labelAfter
 import { z } from 'zod';
+import type { DegenerateVerdict } from './degenerate';
 
 export interface Progress {
   phase: string;
@@ -43,23 +44,33 @@ export const QueueFilter = z
 export type QueueFilter = z.infer<typeof QueueFilter>;
 
 const relPath = z.string().min(1).max(4096);
+const faceDetection = { detector: z.enum(['ssd', 'tiny']).optional(), detectEvery: z.number().int().positive().optional() }; // import.video
 
 /** Every request: name → [payload schema, result type]. */
 export const requests = {
   'project.info': z.object({}).strict(),
   'import.abaw': z.object({ annotations: relPath, frames: relPath, videos: relPath.optional(), verify: z.boolean().optional() }).strict(),
-  'import.video': z.object({ videos: relPath, annotations: relPath }).strict(),
+  'import.video': z.object({ videos: relPath, annotations: relPath, ...faceDetection }).strict(),
   'import.images': z.object({ list: relPath, root: relPath, format: z.enum(['rafdb', 'affectnet', 'csv']) }).strict(),
   'jobs.list': z.object({}).strict(),
   'jobs.cancel': z.object({ jobId: z.string() }).strict(),
   'train.start': z
     .object({
-      kind: z.enum(['train', 'finetune', 'pretrain']).default('train'),
+      kind: z.enum(['train', 'finetune', 'pretrain', 'crossfit']).default('train'),
       config: z.record(z.string(), z.unknown()).default({}),
-      fromRun: z.number().int().optional(),
-      resumeRun: z.number().int().optional(),
+      /** finetune, crossfit: start from this run's networks ... */
+      fromRun: z.number().int().positive().optional(),
+      /** ... or from a torchvision-keyed ResNet .safetensors file (a path the host may read) */
+      fromFile: relPath.optional(),
+      /** crossfit: the number of folds (by video) */
+      folds: z.number().int().min(2).max(50).optional(),
+      /** continue this run from its last checkpoint ... */
+      resumeRun: z.number().int().positive().optional(),
+      /** ... or, without resumeRun, the newest unfinished run of this kind */
+      resume: z.boolean().optional(),
     })
-    .strict(),
+    .strict()
+    .refine((p) => !(p.fromRun !== undefined && p.fromFile !== undefined), { message: 'give fromRun or fromFile, not both' }),
   'train.pause': z.object({ jobId: z.string() }).strict(),
   /** Pretrain on the project's image lists, then finetune from that run on its video frames: one train.pretrain job. */
   'train.pretrainFinetune': z
@@ -82,7 +93,14 @@ export const requests = {
   'train.resume': z.object({ jobId: z.string() }).strict(),
   'runs.list': z.object({}).strict(),
   'runs.metrics': z.object({ runId: z.number().int() }).strict(),
-  'infer.start': z.object({ runId: z.number().int().optional() }).strict(),
+  'infer.start': z
+    .object({
+      /** default: the newest run */
+      runId: z.number().int().optional(),
+      /** the tfjs backend to predict on (default: the run's own choice, auto) */
+      backend: z.enum(['auto', 'tensorflow-gpu', 'webgpu', 'tensorflow', 'wasm', 'cpu']).optional(),
+    })
+    .strict(),
   'flags.score': z
     .object({
       runId: z.number().int().optional(),
@@ -104,7 +122,16 @@ export const requests = {
     })
     .strict(),
   'review.pairs': z.object({ status: z.enum(['open', 'decided', 'all']).optional() }).strict(),
-  'review.frame': z.object({ frameId: z.number().int(), context: z.number().int().min(0).max(50).default(4) }).strict(),
+  'review.frame': z
+    .object({
+      frameId: z.number().int(),
+      context: z.number().int().min(0).max(50).default(4),
+      /** the timeline's per-frame window: this many frames either side (bounded: a video can have millions) */
+      window: z.number().int().min(0).max(2000).default(250),
+      /** false: no timeline (timeline: null), for callers that only want the frame */
+      timeline: z.boolean().default(true),
+    })
+    .strict(),
   'review.segments': z.object({ filter: QueueFilter.default({}), limit: z.number().int().min(1).max(1000).default(100) }).strict(),
   'review.decide': z
     .object({
@@ -121,6 +148,10 @@ export const requests = {
   'review.undo': z.object({ detail: z.boolean().optional() }).strict(),
   'review.redo': z.object({ detail: z.boolean().optional() }).strict(),
   'review.counts': z.object({}).strict(),
+  /** Decided frames, each once with its standing action and final label, newest first. */
+  'review.decisions': z
+    .object({ limit: z.number().int().min(1).max(10_000).default(100), before: z.number().int().positive().optional() })
+    .strict(),
   'export.preview': z.object({}).strict(),
   'export.run': z.object({ format: z.enum(['abaw', 'csv', 'report']), outDir: relPath }).strict(),
 } as const;
@@ -156,6 +187,21 @@ export interface Events {
     imagesPerSec: number;
   };
   'train.epoch': { jobId: string; runId: number; epoch: number; metrics: EpochMetrics };
+  /** A trainer job's run row exists: what it is and where it runs (a chained job sends one per run). */
+  'train.run': {
+    jobId: string;
+    runId: number;
+    kind: string;
+    backend: string;
+    device: string;
+    /** epochs already recorded when the run resumed from a checkpoint (0 for a fresh run) */
+    resumedFromEpoch: number;
+    config: Record<string, unknown>;
+  };
+  /** Something the user should know that did not stop the job (an unreadable image skipped, a fallback backend). */
+  'train.warning': { jobId: string; runId: number | null; message: string };
+  /** The trainer acknowledged a pause (paused: true) or a resume (paused: false). */
+  'train.paused': { jobId: string; paused: boolean };
   'review.changed': { frameIds: number[] };
 }
 export type EventName = keyof Events;
@@ -213,6 +259,7 @@ export interface DatasetInfoResult {
   trainableFrames: number;
   missingCrops: number;
   reviewedFrames: number;
+  orphanedDecisions: number; // audit rows kept for frames that a re-import of a shorter file removed
   labelSets: string[];
   splits: Record<string, { videos: number; frames: number; labelled: number; trainable: number; missingCrops: number; perClass: number[] }>;
   perClass: number[];
@@ -232,6 +279,8 @@ export interface RunSummary {
   best: { epoch: number; overall: number; accuracy: number; macroF1: number } | null;
   hasPredictions: boolean;
   error: string | null;
+  /** set when the run learned nothing usable (shared/degenerate.ts): its flags are no better than chance */
+  degenerate: DegenerateVerdict | null;
 }
 
 export interface QueueItem {
@@ -262,10 +311,60 @@ export interface QueuePage {
   total: number;
 }
 
+/** A frame a person decided: the action that stands (not undone) and its labels (glossary above). */
+export interface DecidedFrame {
+  frameId: number;
+  video: string;
+  split: string;
+  idx: number;
+  action: Exclude<ReviewAction, 'skip'>;
+  /** the label the imported file gave */
+  original: number;
+  /** the label after review (what an export writes; -1 when excluded) */
+  current: number;
+  decidedAt: string;
+  actor: string | null;
+}
+
+export interface DecisionsPage {
+  items: DecidedFrame[];
+  /** pass as `before` for the next page (null at the end) */
+  next: number | null;
+  /** decided frames in all */
+  total: number;
+}
+
 export interface PairCount {
   given: number;
   suggested: number;
   count: number;
+}
+
+/** Frames from..to of a video, downsampled: counts are exact, label and consensus a majority of samples. */
+export interface TimelineBucket {
+  from: number;
+  to: number;
+  frames: number;
+  /** majority current label of up to 8 evenly spaced frames of the bucket (all of them when it has at most 8) */
+  label: number | null;
+  /** majority consensus of the same frames; null where the run predicted none of them */
+  consensus: number | null;
+  /** frames with an open flag */
+  flagged: number;
+  /** frames with a decided flag */
+  decided: number;
+}
+
+/** The review timeline of a frame's video, bounded in size whatever the video's length. */
+export interface FrameTimeline {
+  /** the video's first and last frame idx, and its frame count */
+  first: number;
+  last: number;
+  frames: number;
+  /** frames from..to around this one (clipped at the video's ends); labels[i] and consensus[i] are frame from+i's */
+  window: { from: number; to: number; labels: (number | null)[]; consensus: (number | null)[]; flagged: number[] };
+  /** the whole video in at most 500 contiguous buckets, in frame order */
+  overview: TimelineBucket[];
 }
 
 export interface FrameDetail {
@@ -281,8 +380,8 @@ export interface FrameDetail {
   consensus: number | null;
   flag: QueueItem | null;
   neighbours: { frameId: number; idx: number; current: number; consensus: number | null; flagged: boolean }[];
-  /** the whole video's label and consensus tracks, for the timeline */
-  timeline: { labels: number[]; consensus: (number | null)[]; flagged: number[] };
+  /** a window of per-frame tracks around the frame and a downsampled whole video; null if not asked for */
+  timeline: FrameTimeline | null;
   history: { action: string; before: number; after: number; at: string }[];
 }
 
@@ -319,6 +418,8 @@ export interface ReviewCounts {
   flagged: number;
   reviewed: number;
   remaining: number;
+  /** the run the flags came from, and whether it learned anything (null before any scoring) */
+  run: { id: number; degenerate: DegenerateVerdict | null } | null;
 }
 
 /** What a flags.score job ends with (its job.done result). */
@@ -327,6 +428,8 @@ export interface ScoreSummary {
   flagged: number;
   scored: number;
   rule: string;
+  /** set when the run learned nothing usable: these flags are no better than chance */
+  degenerate: DegenerateVerdict | null;
   /** with flags.score's `detail`: candidates left out because a reviewer kept them */
   suppressedByReview?: number;
   /** with `detail`: frames skipped because their label is outside the model's classes */
@@ -380,6 +483,7 @@ export interface Results {
   'review.undo': { undone: number } & DecisionDetail;
   'review.redo': { redone: number } & DecisionDetail;
   'review.counts': ReviewCounts;
+  'review.decisions': DecisionsPage;
   'export.preview': ExportPreview;
   /** A job; its job.done result is an ExportResult. */
   'export.run': JobInfo;

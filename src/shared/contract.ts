@@ -34,6 +34,7 @@ export const REQUEST_METHODS: { [K in RequestName]: Camel<K> } = {
   'review.undo': 'reviewUndo',
   'review.redo': 'reviewRedo',
   'review.counts': 'reviewCounts',
+  'review.decisions': 'reviewDecisions',
   'export.preview': 'exportPreview',
   'export.run': 'exportRun',
 };
@@ -45,6 +46,9 @@ export const EVENT_METHODS: { [E in EventName]: EventMethodName<E> } = {
   'job.error': 'onJobError',
   'train.step': 'onTrainStep',
   'train.epoch': 'onTrainEpoch',
+  'train.run': 'onTrainRun',
+  'train.warning': 'onTrainWarning',
+  'train.paused': 'onTrainPaused',
   'review.changed': 'onReviewChanged',
 };
 

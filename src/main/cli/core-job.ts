@@ -1,6 +1,6 @@
 // The CLI as a host of the core: open a project's Core, run one of its jobs to the end while a
 // progress bar follows job.progress, and turn Ctrl-C into jobs.cancel (a second Ctrl-C exits).
-import { openDb } from '../../store/db';
+import { openDb, ProjectError } from '../../store/db';
 import { CancelledError } from '../../shared/progress';
 import type { ConcordCore, JobInfo } from '../../shared/api';
 import type { CoreOptions } from '../core/app';
@@ -22,8 +22,19 @@ class JobCancelledError extends CancelledError {
   }
 }
 
-/** A job that failed: its message is the whole story (cli.ts prints it, exit 1). */
+/** A job that failed, or a request the core refused: its message is the whole story (cli.ts prints it, exit 1). */
 export class JobFailedError extends Error {}
+
+/**
+ * The core's refusal of a request ("a train job is already running", "no trained run yet") is a
+ * message for the user; a payload the contract rejects stays as it is (a usage mistake), and so
+ * does a programming error, whose stack matters.
+ */
+function refusal(e: unknown): unknown {
+  if (!(e instanceof Error) || e instanceof TypeError || e instanceof RangeError || e instanceof ReferenceError) return e;
+  if (/^bad [\w.]+ request: /.test(e.message) || e instanceof ProjectError || e instanceof CancelledError) return e;
+  return new JobFailedError(e.message);
+}
 
 export interface RunCoreJobOptions {
   io: Io;
@@ -44,7 +55,9 @@ export interface RunCoreJobOptions {
 export async function runCoreJob<T>(core: ConcordCore, start: () => Promise<JobInfo>, o: RunCoreJobOptions): Promise<T> {
   const bar = progressPrinter({ quiet: o.json });
   // The registry starts the job body on a later tick, so subscribing after the reply misses nothing.
-  const { jobId } = await start();
+  const { jobId } = await start().catch((e: unknown) => {
+    throw refusal(e);
+  });
   let cancelled = false;
   const onInt = () => {
     if (cancelled) process.exit(130);

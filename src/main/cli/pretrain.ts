@@ -3,16 +3,14 @@
 // job (train.pretrainFinetune, the same request the desktop app's Pretrain button sends): a
 // 'pretrain' run on those images only, then a 'finetune' run from it on the project's video frames.
 import { resolve } from 'node:path';
-import type { ConcordCore } from '../../shared/api';
 import type { PretrainFinetuneResult, TrainerLauncher } from '../core/app-training';
 import type { importImages } from '../core/ingest/images';
 import { int, UsageError } from './args';
 import { openCore, runCoreJob } from './core-job';
 import type { Io } from './io';
-import type { progressPrinter } from './progress-bar';
-import { CANCELLING } from './train-runner';
+import { CANCELLING, trainingPrinter } from './train-runner';
 import { configFromFlags, parseTrainArgs, resumeFields, trainProject } from './train-options';
-import { finish, guarded, printEpoch, printRun } from './train-output';
+import { finish, guarded } from './train-output';
 
 const IMAGE_FORMATS = ['rafdb', 'affectnet', 'csv'] as const;
 type ImageFormat = (typeof IMAGE_FORMATS)[number];
@@ -49,7 +47,6 @@ export async function pretrain(args: string[], io: Io, launch?: TrainerLauncher)
       if (json) io.out(JSON.stringify({ event: 'import', ...imp }));
       else io.err(`imported ${imp.groups.map((g) => `${g.name} ${g.images} images`).join(', ')}`);
 
-      const printer = runPrinter(core, io, json, Boolean(resume.resume));
       const r = await runCoreJob<PretrainFinetuneResult>(
         core,
         () =>
@@ -60,60 +57,16 @@ export async function pretrain(args: string[], io: Io, launch?: TrainerLauncher)
             ...(values['skip-finetune'] ? { skipFinetune: true } : {}),
             ...(resume.resume ? { resume: true, ...(resume.runId !== undefined ? { resumeRun: resume.runId } : {}) } : {}),
           }),
-        { io, json, cancelling: CANCELLING, watch: printer.watch, settle: printer.settle },
+        {
+          io,
+          json,
+          cancelling: CANCELLING,
+          watch: trainingPrinter(core, io, json, (previous) => `pretraining done (run ${previous}); finetuning on the video frames`),
+        },
       );
       return r.finetune ? finish(io, json, r.finetune, 'finetuning') : finish(io, json, r.pretrain, 'pretraining');
     } finally {
       await core.close();
     }
   });
-}
-
-/**
- * Prints a core training job's runs and epochs: a new run id in its train.step / train.epoch events
- * starts a run, whose line (backend, device, config) comes from runs.list. Output is queued so the
- * run line precedes that run's epochs.
- */
-function runPrinter(core: ConcordCore, io: Io, json: boolean, resuming: boolean) {
-  let queue = Promise.resolve();
-  let current: number | null = null;
-  let epochs: number | null = null;
-  const later = (fn: () => Promise<void> | void) => {
-    queue = queue.then(fn).catch((e: unknown) => io.err(`warning: ${(e as Error).message}`));
-  };
-  const seen = (runId: number, bar: ReturnType<typeof progressPrinter>) => {
-    if (runId === current) return;
-    const previous = current;
-    current = runId;
-    later(async () => {
-      const run = (await core.request('runs.list', {})).find((x) => x.id === runId);
-      const config = run?.config ?? {};
-      epochs = typeof config.epochs === 'number' ? config.epochs : null;
-      bar.end();
-      if (previous !== null && !json) io.err(`pretraining done (run ${previous}); finetuning on the video frames`);
-      printRun(io, json, {
-        runId,
-        kind: run?.kind ?? '?',
-        backend: run?.backend ?? null,
-        device: run?.device ?? null,
-        // a resumed pretrain continues after the epochs it has recorded
-        resumedFromEpoch: resuming && previous === null ? (run?.epochs ?? 0) : 0,
-        config,
-      });
-    });
-  };
-  return {
-    watch: (jobId: string, bar: ReturnType<typeof progressPrinter>) => [
-      core.on('train.step', (e) => e.jobId === jobId && seen(e.runId, bar)),
-      core.on('train.epoch', (e) => {
-        if (e.jobId !== jobId) return;
-        seen(e.runId, bar);
-        later(() => {
-          bar.end();
-          printEpoch(io, json, e.runId, e.metrics, epochs);
-        });
-      }),
-    ],
-    settle: () => queue,
-  };
 }

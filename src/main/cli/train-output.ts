@@ -4,7 +4,7 @@ import type { EpochMetrics } from '../../shared/api';
 import type { TrainerResult } from '../../trainer/protocol';
 import { ProjectError } from '../../store/db';
 import { TrainerError } from '../core/jobs';
-import { UsageError } from './args';
+import { usageLine, UsageError } from './args';
 import type { Io } from './io';
 import { formatEta } from './progress-bar';
 
@@ -85,7 +85,7 @@ export async function guarded(io: Io, fn: () => Promise<number>): Promise<number
     return await fn();
   } catch (e) {
     if (e instanceof UsageError) {
-      io.err(`concord: ${e.message}\nRun \`concord help\` for usage.`);
+      io.err(usageLine(e));
       return 2;
     }
     if (e instanceof TrainerError || e instanceof ProjectError) {

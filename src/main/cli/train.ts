@@ -1,13 +1,12 @@
-// `concord train | finetune | infer | crossfit`: each runs one trainer process (train-runner.ts)
-// and prints its events: per-epoch lines (or JSON lines with --json) on stdout, a progress bar on
+// `concord train | finetune | infer | crossfit`: each sends one core request (train.start or
+// infer.start, the same the desktop app and `concord serve` send) and prints the job's events
+// (train-runner.ts): per-epoch lines (or JSON lines with --json) on stdout, a progress bar on
 // stderr; Ctrl-C cancels cooperatively (the last checkpoint stays usable; --resume continues).
-// They start the process themselves rather than through the core's train.start / infer.start:
-// those have no fromFile, crossfit or resume-latest fields, and the core relays no run, warning or
-// pause events, which these commands print. `pretrain` (pretrain.ts) goes through the core.
-import type { TrainerLauncher } from '../core/jobs';
-import { int, UsageError } from './args';
+import type { TrainerResult } from '../../trainer/protocol';
+import type { TrainerLauncher } from '../core/app-training';
+import { int, UsageError, type Flags } from './args';
 import type { Io } from './io';
-import { runTrainerJob } from './train-runner';
+import { runCoreTraining } from './train-runner';
 import { configFromFlags, parseTrainArgs, resumeFields, startingWeights, trainProject } from './train-options';
 import { finish, guarded, scratchHint } from './train-output';
 
@@ -15,17 +14,25 @@ export { scratchHint } from './train-output';
 /** `concord eval` lives in eval.ts; test/unit/trainer/eval-files.test.ts imports it from here. */
 export { evalCommand } from './eval';
 
+/** train.start's resume fields from `--resume [--run ID]`. */
+function resumeRequest(values: Flags): { resume?: true; resumeRun?: number } {
+  const r = resumeFields(values);
+  if (!r.resume) return {};
+  return { resume: true, ...(r.runId !== undefined ? { resumeRun: r.runId } : {}) };
+}
+
 export async function train(args: string[], io: Io, launch?: TrainerLauncher): Promise<number> {
   return guarded(io, async () => {
     const { positionals, values } = parseTrainArgs(args);
-    const dir = trainProject(positionals);
+    const projectDir = trainProject(positionals);
     const json = Boolean(values.json);
     const config = configFromFlags(values);
     const hint = scratchHint(config, Boolean(values.resume));
     if (hint) io.err(hint);
-    const r = await runTrainerJob({
-      projectDir: dir,
-      message: { mode: 'train', config, ...resumeFields(values) },
+    const resume = resumeRequest(values);
+    const r = await runCoreTraining<TrainerResult>({
+      projectDir,
+      start: (core) => core.request('train.start', { kind: 'train', config, ...resume }),
       json,
       io,
       launch,
@@ -37,14 +44,15 @@ export async function train(args: string[], io: Io, launch?: TrainerLauncher): P
 export async function finetune(args: string[], io: Io, launch?: TrainerLauncher): Promise<number> {
   return guarded(io, async () => {
     const { positionals, values } = parseTrainArgs(args, { from: { type: 'string' } });
-    const dir = trainProject(positionals);
+    const projectDir = trainProject(positionals);
     const json = Boolean(values.json);
-    const resume = resumeFields(values);
+    const resume = resumeRequest(values);
     if (!resume.resume && !values.from) throw new UsageError('--from RUN|FILE.safetensors is required');
     const source = resume.resume ? {} : startingWeights(values.from as string);
-    const r = await runTrainerJob({
-      projectDir: dir,
-      message: { mode: 'finetune', config: configFromFlags(values), ...resume, ...source },
+    const config = configFromFlags(values);
+    const r = await runCoreTraining<TrainerResult>({
+      projectDir,
+      start: (core) => core.request('train.start', { kind: 'finetune', config, ...resume, ...source }),
       json,
       io,
       launch,
@@ -56,12 +64,14 @@ export async function finetune(args: string[], io: Io, launch?: TrainerLauncher)
 export async function infer(args: string[], io: Io, launch?: TrainerLauncher): Promise<number> {
   return guarded(io, async () => {
     const { positionals, values } = parseTrainArgs(args);
-    const dir = trainProject(positionals);
+    const projectDir = trainProject(positionals);
     const json = Boolean(values.json);
-    const backend = values.backend as string | undefined;
-    const r = await runTrainerJob({
-      projectDir: dir,
-      message: { mode: 'infer', runId: int(values, 'run'), config: backend ? { backend } : {} },
+    // Validated like train's --backend (one message naming the choices).
+    const backend = values.backend ? (configFromFlags({ backend: values.backend }).backend as 'auto') : undefined;
+    const runId = int(values, 'run');
+    const r = await runCoreTraining<TrainerResult>({
+      projectDir,
+      start: (core) => core.request('infer.start', { ...(runId !== undefined ? { runId } : {}), ...(backend ? { backend } : {}) }),
       json,
       io,
       launch,
@@ -73,20 +83,18 @@ export async function infer(args: string[], io: Io, launch?: TrainerLauncher): P
 export async function crossfit(args: string[], io: Io, launch?: TrainerLauncher): Promise<number> {
   return guarded(io, async () => {
     const { positionals, values } = parseTrainArgs(args, { folds: { type: 'string' }, from: { type: 'string' } });
-    const dir = trainProject(positionals);
+    const projectDir = trainProject(positionals);
     const json = Boolean(values.json);
-    const resume = resumeFields(values);
+    const resume = resumeRequest(values);
     const folds = int(values, 'folds');
     if (!resume.resume && (folds === undefined || folds < 2)) throw new UsageError('--folds K (K >= 2) is required');
-    const r = await runTrainerJob({
-      projectDir: dir,
-      message: {
-        mode: 'crossfit',
-        folds,
-        config: configFromFlags(values),
-        ...resume,
-        ...(resume.resume ? {} : startingWeights(values.from as string | undefined)),
-      },
+    if (folds !== undefined && folds > 50) throw new UsageError('--folds K must be at most 50');
+    const config = configFromFlags(values);
+    const source = resume.resume ? {} : startingWeights(values.from as string | undefined);
+    const r = await runCoreTraining<TrainerResult>({
+      projectDir,
+      start: (core) =>
+        core.request('train.start', { kind: 'crossfit', config, ...(folds !== undefined ? { folds } : {}), ...resume, ...source }),
       json,
       io,
       launch,

@@ -1,5 +1,6 @@
 // The review and export requests of the contract, adapted from the review core's shapes.
 import type {
+  DecidedFrame,
   DecisionDetail,
   ExportResult,
   FrameDetail,
@@ -12,24 +13,30 @@ import type {
   SegmentItem,
 } from '../../shared/api';
 import { openDb, type Db } from '../../store/db';
-import { framePathOf } from '../../store/dataset';
-import { reviewCounts } from '../../store/decisions';
-import { flagSegments, pairCounts, queuePage, type QueueRow } from '../../store/flags';
-import { frameDetail as storeFrameDetail, videoTimeline } from './review/frame-detail';
+import { servableFrame } from './frame-file';
+import { asNotFound, NotFoundError } from '../../shared/errors';
+import { frameInfo } from '../../store/dataset';
+import { getRun } from '../../store/runs';
+import { decidedFrames, reviewCounts } from '../../store/decisions';
+import { runDegenerate } from './app-training';
+import { flaggedRunId, flagSegments, pairCounts, queuePage, type QueueRow } from '../../store/flags';
+import { frameDetail as storeFrameDetail, frameTimeline, TIMELINE_WINDOW } from './review/frame-detail';
 import {
   decide as decideFrames,
   decideInBatches,
+  DecisionError,
   frameRef,
   redo as redoGroup,
   undo as undoGroup,
   type RevertResult,
 } from './review/decisions';
-import { checkScoreOptions, scoreRunAsync } from './review/flags';
+import { checkScoreOptions, scoreRunAsync, ScoringError } from './review/flags';
 import { exportPreview as previewExport, exportProjectAsync } from './export/export';
 import type { Core } from './app';
 
-export function framePathById(db: Db, frameId: number): string | null {
-  return framePathOf(db, frameId);
+/** A frame's image file, only if it lies inside `roots` or its recorded frames folder and is an image (frame-file.ts). */
+export function framePathById(db: Db, frameId: number, roots: readonly string[]): string | null {
+  return servableFrame(db, frameId, roots)?.file ?? null;
 }
 
 function netProbsOf(item: QueueRow): number[] {
@@ -78,6 +85,7 @@ export function pairs(db: Db, p: RequestPayload<'review.pairs'>): PairCount[] {
 }
 
 export function frame(db: Db, p: RequestPayload<'review.frame'>): FrameDetail {
+  if (!frameInfo(db, p.frameId)) throw new NotFoundError(`frame ${p.frameId} does not exist`);
   const d = storeFrameDetail(db, p.frameId, { context: p.context });
   const open = d.flags.find((f) => f.status === 'open') ?? d.flags[0];
   const flag: QueueItem | null = open
@@ -116,7 +124,7 @@ export function frame(db: Db, p: RequestPayload<'review.frame'>): FrameDetail {
       consensus: n.consensus,
       flagged: Boolean(n.flag && n.flag.status === 'open'),
     })),
-    timeline: videoTimeline(db, d.videoId, d.runId),
+    timeline: p.timeline === false ? null : frameTimeline(db, d.videoId, d.runId, d.idx, p.window ?? TIMELINE_WINDOW),
     history: d.decisions.map((x) => ({ action: x.action, before: x.label_before, after: x.label_after, at: x.created_at })),
   };
 }
@@ -135,17 +143,34 @@ export function segments(db: Db, p: RequestPayload<'review.segments'>): SegmentI
 
 export function counts(db: Db): Results['review.counts'] {
   const c = reviewCounts(db);
-  return { flagged: c.open + c.decided, reviewed: c.decided, remaining: c.open };
+  const runId = flaggedRunId(db);
+  const run = runId === null ? null : { id: runId, degenerate: runDegenerate(db, runId) };
+  return { flagged: c.open + c.decided, reviewed: c.decided, remaining: c.open, run };
+}
+
+/** Decided frames, each once (store/decisions.ts decidedFrames), paged newest first. */
+export function decisions(db: Db, p: RequestPayload<'review.decisions'>): Results['review.decisions'] {
+  const limit = p.limit ?? 100;
+  const { items, total } = decidedFrames(db, { before: p.before, limit });
+  const last = items.at(-1);
+  return {
+    items: items.map(({ decisionId: _id, ...x }) => ({ ...x, action: x.action as DecidedFrame['action'] })),
+    next: items.length === limit && last ? last.decisionId : null,
+    total,
+  };
 }
 
 /** Starts the scoring job (the options are checked first, so a bad run or rule is the request's error). */
 export function score(core: Core, p: RequestPayload<'flags.score'>): Results['flags.score'] {
   const projectDir = core.options.projectLabel ?? core.projectDir;
   const opts = { runId: p.runId, rule: p.rule, threshold: p.threshold, smooth: p.smooth, projectDir };
+  // A missing run is a 404 but stays a ScoringError, the class the CLI prints as one line.
+  if (p.runId !== undefined && !getRun(core.db, p.runId)) throw asNotFound(new ScoringError(`run ${p.runId} does not exist`));
   checkScoreOptions(core.db, opts);
   return core.jobs.start('flags.score', async (c): Promise<ScoreSummary> => {
     const r = await scoreRunAsync(core.db, { ...opts, signal: c.signal, onProgress: c.progress });
-    return p.detail ? { ...r } : { runId: r.runId, flagged: r.flagged, scored: r.scored, rule: r.rule };
+    const degenerate = runDegenerate(core.db, r.runId);
+    return p.detail ? { ...r, degenerate } : { runId: r.runId, flagged: r.flagged, scored: r.scored, rule: r.rule, degenerate };
   });
 }
 
@@ -167,10 +192,20 @@ function inTurn<T>(core: Core, fn: () => T | Promise<T>): Promise<T> {
 export function decide(core: Core, p: RequestPayload<'review.decide'>): Promise<Results['review.decide']> {
   return inTurn(core, async () => {
     const opts = { frameIds: p.frameIds, action: p.action, label: p.label, actor: actorOf(core) };
-    const r = p.frameIds.length < BULK_DECIDE ? decideFrames(core.db, opts) : await bulkDecide(core, opts);
+    const r = await missingFrameIs404(() => (p.frameIds.length < BULK_DECIDE ? decideFrames(core.db, opts) : bulkDecide(core, opts)));
     core.emit('review.changed', { frameIds: r.changes.map((c) => c.frameId) });
     return { decided: r.changes.length, groupId: r.groupId, ...(p.detail ? { action: r.action, changes: r.changes } : {}) };
   });
+}
+
+/** A decision on a frame that does not exist stays a DecisionError (the CLI prints it) and becomes a 404. */
+async function missingFrameIs404<T>(fn: () => T | Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (e) {
+    if (e instanceof DecisionError && /^frame \S+ does not exist$/.test(e.message)) throw asNotFound(e);
+    throw e;
+  }
 }
 
 /** A large decision as a progress-only job; resolves with decideInBatches' result. */

@@ -1,7 +1,10 @@
 // The training requests of the contract: start/pause/resume/cancel a trainer process, relay its
 // events, and read runs and per-epoch metrics back from the store.
 import type { EpochMetrics, JobInfo, JobKind, RequestPayload, Results, RunSummary } from '../../shared/api';
+import { runVerdict, type DegenerateVerdict } from '../../shared/degenerate';
+import { ABAW8 } from '../../shared/labels';
 import type { Db } from '../../store/db';
+import { NotFoundError } from '../../shared/errors';
 import { epochMetrics, getRun, listRuns, latestRun, type EpochRow, type RunRow } from '../../store/runs';
 import { runHasPredictions } from '../../store/predictions';
 import { startTrainerJob, type TrainerJob, type TrainerLauncher } from './jobs';
@@ -54,6 +57,7 @@ function summary(db: Db, r: RunRow): RunSummary {
     best,
     hasPredictions: runHasPredictions(db, r.id),
     error: r.error,
+    degenerate: runVerdict(epochs, ABAW8),
   };
 }
 
@@ -61,9 +65,14 @@ export function listRunSummaries(db: Db): RunSummary[] {
   return listRuns(db).map((r) => summary(db, r));
 }
 
+/** Whether run `runId` learned nothing usable (shared/degenerate.ts), from its stored validation metrics. */
+export function runDegenerate(db: Db, runId: number): DegenerateVerdict | null {
+  return runVerdict(epochMetrics(db, runId).map((e) => toEpochMetrics(e)), ABAW8);
+}
+
 export function runMetrics(db: Db, runId: number): Results['runs.metrics'] {
   const r = getRun(db, runId);
-  if (!r) throw new Error(`run ${runId} does not exist`);
+  if (!r) throw new NotFoundError(`run ${runId} does not exist`);
   return { run: summary(db, r), epochs: epochMetrics(db, runId).map((e) => toEpochMetrics(e)) };
 }
 
@@ -94,6 +103,20 @@ function relayTrainer(core: Core, jobId: string, c: JobControls, message: Traine
     }),
   );
   job.on('epoch', (m) => core.emit('train.epoch', { jobId, runId: m.runId, epoch: m.metrics.epoch, metrics: m.metrics }));
+  job.on('run', (m) =>
+    core.emit('train.run', {
+      jobId,
+      runId: m.runId,
+      kind: m.kind,
+      backend: m.backend,
+      device: m.device,
+      resumedFromEpoch: m.resumedFromEpoch,
+      config: (m.config ?? {}) as Record<string, unknown>,
+    }),
+  );
+  job.on('warning', (m) => core.emit('train.warning', { jobId, runId: m.runId ?? null, message: m.message }));
+  job.on('paused', () => core.emit('train.paused', { jobId, paused: true }));
+  job.on('resumed', () => core.emit('train.paused', { jobId, paused: false }));
   c.signal.addEventListener('abort', () => job.cancel(), { once: true });
   const forget = () => set.delete(job);
   job.result.then(forget, forget);
@@ -132,14 +155,29 @@ function assertNoTrainerJob(core: Core): void {
   if (running.length) throw new Error(`a ${running[0]!.kind} job is already running (${running[0]!.jobId}); cancel it or wait`);
 }
 
+/**
+ * train, finetune, pretrain or crossfit as one trainer process. A finetune starts from fromRun or
+ * fromFile (or resumes); a crossfit needs folds unless it resumes.
+ */
 export function startTraining(core: Core, p: RequestPayload<'train.start'>): JobInfo {
-  assertNoTrainerJob(core);
   const kind = p.kind ?? 'train';
+  const resuming = Boolean(p.resume || p.resumeRun);
+  if (kind === 'finetune' && !resuming && p.fromRun === undefined && p.fromFile === undefined)
+    throw new Error('a finetune starts from a run (fromRun) or a .safetensors file (fromFile)');
+  if (kind === 'crossfit' && !resuming && p.folds === undefined) throw new Error('a crossfit needs folds (2 or more)');
+  if ((kind === 'train' || kind === 'pretrain') && (p.fromRun !== undefined || p.fromFile !== undefined))
+    throw new Error(`a ${kind} run starts from random weights; use kind finetune to start from a run or file`);
+  // Checked here, before a job exists, so a refused path is refused by the request itself.
+  const fromFile = p.fromFile !== undefined ? core.path(p.fromFile) : undefined;
+  assertNoTrainerJob(core);
   return trainerJob(core, `train.${kind}`, {
     mode: kind,
     config: p.config ?? {},
-    ...(p.resumeRun ? { runId: p.resumeRun, resume: true } : {}),
-    ...(p.fromRun ? { fromRun: p.fromRun } : {}),
+    ...(resuming ? { resume: true } : {}),
+    ...(p.resumeRun ? { runId: p.resumeRun } : {}),
+    ...(p.fromRun !== undefined && !resuming ? { fromRun: p.fromRun } : {}),
+    ...(fromFile !== undefined && !resuming ? { fromFile } : {}),
+    ...(p.folds !== undefined ? { folds: p.folds } : {}),
   });
 }
 
@@ -188,9 +226,10 @@ export function startPretrainFinetune(core: Core, p: RequestPayload<'train.pretr
 }
 
 export function startInference(core: Core, p: RequestPayload<'infer.start'>): JobInfo {
+  if (p.runId !== undefined && !getRun(core.db, p.runId)) throw new NotFoundError(`run ${p.runId} does not exist`);
   const runId = p.runId ?? latestRun(core.db)?.id;
   if (!runId) throw new Error('no trained run yet: train a model first');
-  return trainerJob(core, 'infer', { mode: 'infer', runId });
+  return trainerJob(core, 'infer', { mode: 'infer', runId, config: p.backend ? { backend: p.backend } : {} });
 }
 
 export async function stopAll(core: Core): Promise<void> {

@@ -9,6 +9,7 @@ export const JOB_LABELS: Record<JobKind, string> = {
   'train.train': 'Training',
   'train.finetune': 'Fine-tuning',
   'train.pretrain': 'Pretraining',
+  'train.crossfit': 'Cross-fit',
   infer: 'Inference',
   'flags.score': 'Scoring',
   'export.run': 'Export',
@@ -19,9 +20,9 @@ export function jobLabel(kind: JobKind): string {
   return JOB_LABELS[kind] ?? kind;
 }
 
-const TRAIN_JOBS: ReadonlySet<JobKind> = new Set<JobKind>(['train.train', 'train.finetune', 'train.pretrain']);
+const TRAIN_JOBS: ReadonlySet<JobKind> = new Set<JobKind>(['train.train', 'train.finetune', 'train.pretrain', 'train.crossfit']);
 
-/** A job of the trainer that writes a run (train, finetune or pretrain); inference is not one. */
+/** A job of the trainer that writes a run (train, finetune, pretrain or crossfit); inference is not one. */
 export function isTrainJob(kind: JobKind): boolean {
   return TRAIN_JOBS.has(kind);
 }

@@ -142,7 +142,17 @@ describe('ipc choke point', () => {
     const { core, listeners } = fakeCore();
     const sent: [string, unknown][] = [];
     const off = forwardEvents(core, (e, d) => sent.push([e, d]));
-    expect([...listeners.keys()].sort()).toEqual(['job.done', 'job.error', 'job.progress', 'review.changed', 'train.epoch', 'train.step']);
+    expect([...listeners.keys()].sort()).toEqual([
+      'job.done',
+      'job.error',
+      'job.progress',
+      'review.changed',
+      'train.epoch',
+      'train.paused',
+      'train.run',
+      'train.step',
+      'train.warning',
+    ]);
     for (const cb of listeners.get('review.changed')!) cb({ frameIds: [1] });
     expect(sent).toEqual([['review.changed', { frameIds: [1] }]]);
     off();

@@ -12,7 +12,17 @@ describe("the contract's runtime names", () => {
   });
 
   it('names one on<Event> method per event, and lists every event once', () => {
-    const events: EventName[] = ['job.progress', 'job.done', 'job.error', 'train.step', 'train.epoch', 'review.changed'];
+    const events: EventName[] = [
+      'job.progress',
+      'job.done',
+      'job.error',
+      'train.run',
+      'train.step',
+      'train.epoch',
+      'train.warning',
+      'train.paused',
+      'review.changed',
+    ];
     expect([...EVENT_NAMES].sort()).toEqual([...events].sort());
     for (const e of EVENT_NAMES) {
       const c = camel(e);

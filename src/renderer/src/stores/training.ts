@@ -100,6 +100,8 @@ export interface LiveJob {
   progress: Progress | null;
   imagesPerSec: number | null;
   error: string | null;
+  /** what the trainer reported that did not stop it (skipped images, a fallback backend); the last few */
+  warnings?: string[];
   /** a pretrain-then-finetune job (it ends on the finetune run) */
   chained?: boolean;
 }
@@ -260,6 +262,17 @@ export const useTrainingStore = defineStore('training', () => {
     if (list.length > MAX_STEPS) list = list.filter((_, i) => i >= MAX_STEPS / 2 || i % 2 === 0);
     steps.value.set(e.runId, list);
     triggerRef(steps);
+  });
+  api.on('train.run', (e) => {
+    const j = ours(e.jobId);
+    if (!j || j.runId === e.runId) return;
+    j.runId = e.runId;
+    selectedRunId.value = e.runId;
+    void loadRuns();
+  });
+  api.on('train.warning', (e) => {
+    const j = ours(e.jobId);
+    if (j) j.warnings = [...(j.warnings ?? []), e.message].slice(-5);
   });
   api.on('train.epoch', (e) => {
     const list = epochs.value.get(e.runId) ?? [];

@@ -1,0 +1,83 @@
+// The training commands are hosts of the core: each sends one train.start / infer.start request
+// (crossfit folds, --from FILE, --resume of the newest run, infer's --backend) and prints the
+// job's relayed run, warning and epoch events. The trainer here is a scripted stand-in; the demo
+// pipeline test (pipeline.test.ts) trains for real.
+import { afterEach, describe, expect, it } from 'vitest';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { crossfit, finetune, infer, train } from '../../../src/main/cli/train';
+import type { Io } from '../../../src/main/cli/io';
+import { JobFailedError } from '../../../src/main/cli/core-job';
+import { fakeTrainer } from '../../helpers/fake-trainer';
+import { addRun, makeProject, type TestProject } from '../store/fixtures';
+
+let p: TestProject | null = null;
+afterEach(() => {
+  p?.cleanup();
+  p = null;
+});
+
+function capture(): Io & { stdout: string[]; stderr: string[] } {
+  const stdout: string[] = [];
+  const stderr: string[] = [];
+  return { stdout, stderr, out: (s: string) => void stdout.push(s), err: (s: string) => void stderr.push(s) } as Io & {
+    stdout: string[];
+    stderr: string[];
+  };
+}
+
+describe('training commands through the core', () => {
+  it('crossfit --folds --from FILE --json sends one crossfit request and prints its events', async () => {
+    p = makeProject([{ name: 'v0', labels: [0, 1, 0] }]);
+    const weights = join(p.dir, 'w.safetensors');
+    writeFileSync(weights, 'x');
+    const io = capture();
+    const starts: unknown[] = [];
+    const code = await crossfit(
+      [p.dir, '--folds', '3', '--from', weights, '--epochs', '2', '--json'],
+      io,
+      fakeTrainer(starts, { autoFinish: true }),
+    );
+    expect(code, io.stderr.join('\n')).toBe(0);
+    expect(starts).toHaveLength(1);
+    expect(starts[0]).toMatchObject({ mode: 'crossfit', folds: 3, fromFile: weights, config: { epochs: 2 } });
+    const events = io.stdout.map((l) => JSON.parse(l) as { event: string });
+    expect(events.map((e) => e.event)).toEqual(['run', 'epoch', 'done']);
+    expect(events[0]).toMatchObject({ runId: 7, kind: 'crossfit', backend: 'wasm', resumedFromEpoch: 1 });
+    expect(events[2]).toMatchObject({ mode: 'crossfit', status: 'done', runId: 7 });
+    expect(io.stderr).toContain('warning: 2 unreadable images skipped');
+  });
+
+  it('finetune --resume without a run id resumes the newest run; train prints readable lines', async () => {
+    p = makeProject([{ name: 'v0', labels: [0, 1, 0] }]);
+    const starts: unknown[] = [];
+    const io = capture();
+    expect(await finetune([p.dir, '--resume'], io, fakeTrainer(starts, { autoFinish: true }))).toBe(0);
+    expect(starts[0]).toMatchObject({ mode: 'finetune', resume: true });
+    expect(starts[0]).not.toHaveProperty('runId');
+    expect(starts[0]).not.toHaveProperty('fromRun');
+    const io2 = capture();
+    expect(await train([p.dir, '--epochs', '2', '--resume', '--run', '5'], io2, fakeTrainer(starts, { autoFinish: true }))).toBe(0);
+    expect(starts[1]).toMatchObject({ mode: 'train', resume: true, runId: 5 });
+    expect(io2.stderr.some((l) => /^run 7 \(train\) on wasm \(cpu\), resuming after epoch 1$/.test(l))).toBe(true);
+    expect(io2.stdout[0]).toMatch(/^epoch {3}1\/2 {2}loss 1\.500/);
+    expect(io2.stdout.at(-1)).toBe('training done, run 7');
+  });
+
+  it('infer --backend reaches the trainer; a refusal of the core is one line, exit 1', async () => {
+    p = makeProject([{ name: 'v0', labels: [0, 1, 0] }]);
+    const starts: unknown[] = [];
+    const none = capture();
+    // no run yet: the core refuses, no trainer starts, and no stack trace is printed
+    const refused = infer([p.dir], none, fakeTrainer(starts));
+    await expect(refused).rejects.toThrow(/no trained run yet/);
+    // cli.ts prints a JobFailedError's message as one line, without its stack
+    await expect(refused).rejects.toBeInstanceOf(JobFailedError);
+    expect(starts).toEqual([]);
+    const runId = addRun(p.db, 3, []);
+    const io = capture();
+    expect(await infer([p.dir, '--backend', 'cpu', '--run', String(runId)], io, fakeTrainer(starts, { autoFinish: true }))).toBe(0);
+    expect(starts[0]).toMatchObject({ mode: 'infer', runId, config: { backend: 'cpu' } });
+    await expect(infer([p.dir, '--backend', 'gpu'], capture(), fakeTrainer(starts))).resolves.toBe(2);
+  });
+});

@@ -74,3 +74,21 @@ export function runVerdict(
   }
   return null;
 }
+
+/**
+ * A one-line note for a run that starts several networks from random weights with a strong
+ * consistency weight: measured on the demo data, the networks then learn little and agree on few
+ * classes (bench/noise-robustness.ts --pretrain-epochs 0), while the paper finetunes pretrained
+ * backbones. The trainer sends it as a warning when such a run starts (no shipped weights for its
+ * model and input size, or pretrained: 'none').
+ */
+export function scratchHint(config: Record<string, unknown>, resume: boolean): string | null {
+  const nets = typeof config.nets === 'number' ? config.nets : 3;
+  const lambdaMax = typeof config.lambdaMax === 'number' ? config.lambdaMax : 0.9;
+  if (resume || nets < 2 || lambdaMax <= 0.5) return null;
+  return (
+    `note: CCT from random weights with λmax ${lambdaMax}: the paper finetunes pretrained backbones ` +
+    '(`concord pretrain`, or `concord finetune --from RUN|FILE`); from scratch on little data the consistency ' +
+    'term can keep the networks from learning (set "lambdaMax": 0.5 in --config, or watch the per-network accuracy)'
+  );
+}

@@ -84,6 +84,12 @@ export const TrainConfigSchema = z
     balanced: z.boolean().default(false),
     seed: z.number().int().default(1),
     backend: z.enum(BACKENDS).default('auto'),
+    /**
+     * Where a train run's networks start: 'auto' from the weights Concord ships for this model and
+     * input size when there are some (resources/pretrained, trainer/shipped.ts), else random;
+     * 'none' always from random weights. finetune/crossfit start from their --from instead.
+     */
+    pretrained: z.enum(['auto', 'none']).default('auto'),
 
     /** Splits validated on; their labelled frames never train. */
     valSplits: z.array(z.string()).default(['Validation_Set']),
@@ -108,6 +114,22 @@ export const TrainConfigSchema = z
     dataWorkers: z.number().int().min(0).max(16).default(0),
   })
   .strict();
+
+/**
+ * The recipe a run gets for the fields its config leaves out, by the backend that will run it:
+ * the paper's ResNet-18 at 112 px on a GPU; on CPU backends (wasm, cpu, tfjs-node, a software
+ * WebGPU adapter) a tiny network at 48 px for 3 epochs, the UI's preselected "Quick" preset, which
+ * starts from the weights Concord ships for it (trainer/shipped.ts) and finishes the demo in minutes.
+ */
+export function defaultRecipe(backend: { name: string; adapter?: { software?: boolean } }): {
+  model: (typeof MODEL_PRESETS)[number];
+  inputSize: number;
+  epochs: number;
+  batch: number;
+} {
+  const gpu = backend.name === 'tensorflow-gpu' || (backend.name === 'webgpu' && !backend.adapter?.software);
+  return gpu ? { model: 'resnet18', inputSize: 112, epochs: 20, batch: 32 } : { model: 'tiny', inputSize: 48, epochs: 3, batch: 16 };
+}
 
 export type TrainConfigInput = z.input<typeof TrainConfigSchema>;
 export type TrainConfig = z.output<typeof TrainConfigSchema>;

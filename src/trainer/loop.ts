@@ -8,12 +8,13 @@ import { ProjectError, type Db } from '../store/db';
 import { listFrames, listVideos, type FrameRecord } from '../store/dataset';
 import { getRun, type RunKind, type RunRow } from '../store/runs';
 import { CancelledError } from '../shared/progress';
-import { degenerateVerdict } from '../shared/degenerate';
+import { degenerateVerdict, scratchHint } from '../shared/degenerate';
 import { ABAW8 } from '../shared/labels';
 import { selectBackend } from './backend';
+import { shippedWeights } from './shipped';
 import { createCctOptimizers, disposeCctOptimizers, type CctOptimizers } from './cct';
 import { loadCheckpoint } from './checkpoint';
-import { parseTrainConfig, type TrainConfig } from './config';
+import { defaultRecipe, parseTrainConfig, type TrainConfig } from './config';
 import type { RunControl } from './control';
 import type { Sample } from './data';
 import { fitCct } from './fit';
@@ -47,15 +48,22 @@ function createNets(cfg: TrainConfig, classes: number): ResNet[] {
  */
 async function initialiseFrom(
   nets: ResNet[],
-  from: { run?: RunRow; file?: string },
+  from: { run?: RunRow; file?: string; head?: 'auto' | 'skip' },
   projectDir: string,
 ): Promise<{ loaded: number; headSkipped: boolean }> {
   if (from.file) {
     const file = resolve(from.file);
     const dict = readSafetensors(new Uint8Array(readFileSync(file)), file);
     let loaded = 0;
-    for (const net of nets) loaded = loadTorchStateDict(net, dict, { source: file, head: 'skip' }).loaded.length;
-    return { loaded, headSkipped: true };
+    let headSkipped = false;
+    // a user's file (AffectNet, MS-Celeb) has its own classes in its own order: its head is skipped;
+    // the shipped weights were trained on the ABAW classes, so theirs is loaded when it fits
+    for (const net of nets) {
+      const r = loadTorchStateDict(net, dict, { source: file, head: from.head ?? 'skip' });
+      loaded = r.loaded.length;
+      headSkipped ||= r.skipped.length > 0 || (from.head ?? 'skip') === 'skip';
+    }
+    return { loaded, headSkipped };
   }
   const run = from.run!;
   const dir = run.checkpoint_dir ?? checkpointDir(projectDir, run.id);
@@ -112,7 +120,12 @@ export interface TrainOutcome extends TrainerResult {
 }
 
 /** The run's TrainConfig and the record stored with it: a resumed run's own, or parsed from the request. */
-function runConfig(db: Db, req: TrainRequest, resumeRun: RunRow | undefined): { cfg: TrainConfig; record: RunConfigRecord } {
+function runConfig(
+  db: Db,
+  req: TrainRequest,
+  resumeRun: RunRow | undefined,
+  recipe: Record<string, unknown>,
+): { cfg: TrainConfig; record: RunConfigRecord } {
   let record: RunConfigRecord;
   let cfg: TrainConfig;
   if (resumeRun) {
@@ -123,12 +136,13 @@ function runConfig(db: Db, req: TrainRequest, resumeRun: RunRow | undefined): { 
     if (Number.isInteger(more) && more > cfg.epochs) cfg.epochs = more;
     record = { ...stored, epochs: cfg.epochs };
   } else {
-    let input = req.config;
+    // what the config leaves out: a source run's architecture, else the backend's recipe (config.ts defaultRecipe)
+    let input = { ...recipe, ...req.config };
     const fromRun = req.fromRun !== undefined ? getRun(db, req.fromRun) : undefined;
     if (req.fromRun !== undefined && !fromRun) throw new ProjectError(`run ${req.fromRun} does not exist`);
     if (fromRun) {
       const src = JSON.parse(fromRun.config) as Record<string, unknown>;
-      input = { model: src.model, inputSize: src.inputSize, ...input };
+      input = { ...recipe, model: src.model, inputSize: src.inputSize, ...req.config };
     }
     cfg = parseTrainConfig(input, 'training config');
     record = { ...cfg, classes: 7, mode: req.kind };
@@ -143,9 +157,10 @@ export async function trainRun(req: TrainRequest, control: RunControl, emit: Emi
     let recorder: RunRecorder | null = null;
     try {
       const resumeRun = resumeTarget(db, req);
-      const { cfg, record } = runConfig(db, req, resumeRun);
-
-      const backend = await selectBackend(cfg.backend);
+      // the backend first: it chooses the recipe of a fresh run's unset fields
+      const asked = resumeRun ? configFromRecord(JSON.parse(resumeRun.config) as Record<string, unknown>).backend : req.config.backend;
+      const backend = await selectBackend(typeof asked === 'string' ? asked : 'auto');
+      const { cfg, record } = runConfig(db, req, resumeRun, defaultRecipe(backend));
       const frames = listFrames(db, { withFaceOnly: true });
       const videos = listVideos(db);
       const plan = req.crossfit ? planFold(frames, videos, cfg, req.crossfit.folds, req.crossfit.fold) : planSplit(frames, videos, cfg);
@@ -186,10 +201,15 @@ export async function trainRun(req: TrainRequest, control: RunControl, emit: Emi
       } else {
         nets = createNets(cfg, classes);
         optimizers = createCctOptimizers({ backboneLr: cfg.lrBackbone, headLr: cfg.lrHead });
+        const shipped =
+          req.kind === 'train' && !req.crossfit && cfg.pretrained === 'auto' ? shippedWeights(cfg.model, cfg.inputSize) : null;
         if (req.fromRun !== undefined || req.fromFile) {
           const fromRun = req.fromRun !== undefined ? getRun(db, req.fromRun) : undefined;
           const r = await initialiseFrom(nets, { run: fromRun, file: req.fromFile }, req.projectDir);
           record.init = { fromRun: req.fromRun, fromFile: req.fromFile ? resolve(req.fromFile) : undefined, ...r };
+        } else if (shipped) {
+          const r = await initialiseFrom(nets, { file: shipped.file, head: 'auto' }, req.projectDir);
+          record.init = { fromFile: shipped.file, shipped: true, ...r };
         }
         recorder = RunRecorder.create(db, req.projectDir, {
           kind: req.kind,
@@ -216,6 +236,8 @@ export async function trainRun(req: TrainRequest, control: RunControl, emit: Emi
           message: `${plan.outOfRange} frames have a label outside the ${classes} classes and are not used`,
         });
       if (plan.val.length === 0) emit({ type: 'warning', runId: id, message: 'no validation frames: epochs report training loss only' });
+      const hint = !resumeRun && req.kind === 'train' && !record.init ? scratchHint(cfg, false) : null;
+      if (hint) emit({ type: 'warning', runId: id, message: hint });
 
       const trained = { nets, optimizers };
       const unsubscribe = control.onPauseChange((s) => {
@@ -246,7 +268,8 @@ export async function trainRun(req: TrainRequest, control: RunControl, emit: Emi
                 emit({ type: 'epoch', runId: id, metrics });
                 emit({ type: 'checkpoint', runId: id, epoch: state.epochsDone, dir: rec.checkpointDir });
                 const verdict = metrics.val ? degenerateVerdict(metrics.val.ensemble.confusion, metrics.epoch, ABAW8) : null;
-                if (verdict) emit({ type: 'warning', runId: id, message: `epoch ${metrics.epoch + 1}: ${verdict.reason}; ${verdict.advice}` });
+                if (verdict)
+                  emit({ type: 'warning', runId: id, message: `epoch ${metrics.epoch + 1}: ${verdict.reason}; ${verdict.advice}` });
               },
             },
           },

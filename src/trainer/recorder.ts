@@ -15,7 +15,7 @@ import type { RngState } from './rng';
 export interface RunConfigRecord extends TrainConfig {
   classes: 7 | 8;
   mode: RunKind;
-  init?: { fromRun?: number; fromFile?: string; loaded: number; headSkipped: boolean };
+  init?: { fromRun?: number; fromFile?: string; shipped?: boolean; loaded: number; headSkipped: boolean };
   /** crossfit: the parent run has only folds; each fold run has all three. */
   crossfit?: { folds: number; fold?: number; parentRunId?: number };
   split?: { train: number; val: number; validation: string; valVideos: string[]; outOfRange: number };

@@ -96,18 +96,5 @@ export async function guarded(io: Io, fn: () => Promise<number>): Promise<number
   }
 }
 
-/**
- * A one-line note for `train` (random initialisation) with several networks and a strong consistency
- * weight: measured on the demo data, the networks then learn little and agree on few classes
- * (bench/noise-robustness.ts --pretrain-epochs 0), while the paper finetunes pretrained backbones.
- */
-export function scratchHint(config: Record<string, unknown>, resume: boolean): string | null {
-  const nets = typeof config.nets === 'number' ? config.nets : 3;
-  const lambdaMax = typeof config.lambdaMax === 'number' ? config.lambdaMax : 0.9;
-  if (resume || nets < 2 || lambdaMax <= 0.5) return null;
-  return (
-    `note: CCT from random weights with λmax ${lambdaMax}: the paper finetunes pretrained backbones ` +
-    '(`concord pretrain`, or `concord finetune --from RUN|FILE`); from scratch on little data the consistency ' +
-    'term can keep the networks from learning (set "lambdaMax": 0.5 in --config, or watch the per-network accuracy)'
-  );
-}
+/** The note on CCT from random weights is the trainer's warning now (shared/degenerate.ts). */
+export { scratchHint } from '../../shared/degenerate';

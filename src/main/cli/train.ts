@@ -8,7 +8,7 @@ import { int, UsageError, type Flags } from './args';
 import type { Io } from './io';
 import { runCoreTraining } from './train-runner';
 import { configFromFlags, parseTrainArgs, resumeFields, startingWeights, trainProject } from './train-options';
-import { finish, guarded, scratchHint } from './train-output';
+import { finish, guarded } from './train-output';
 
 export { scratchHint } from './train-output';
 /** `concord eval` lives in eval.ts; test/unit/trainer/eval-files.test.ts imports it from here. */
@@ -27,8 +27,6 @@ export async function train(args: string[], io: Io, launch?: TrainerLauncher): P
     const projectDir = trainProject(positionals);
     const json = Boolean(values.json);
     const config = configFromFlags(values);
-    const hint = scratchHint(config, Boolean(values.resume));
-    if (hint) io.err(hint);
     const resume = resumeRequest(values);
     const r = await runCoreTraining<TrainerResult>({
       projectDir,

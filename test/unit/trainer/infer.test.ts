@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { openDb } from '../../../src/store/db';
@@ -15,7 +15,8 @@ import { disposeCctOptimizers } from '../../../src/trainer/cct';
 import { createResNet, disposeResNet, readWeights, toTorchStateDict } from '../../../src/trainer/resnet';
 import { writeSafetensors } from '../../../src/trainer/safetensors';
 import { planFold, videoGroup } from '../../../src/trainer/split';
-import { parseTrainConfig } from '../../../src/trainer/config';
+import { defaultRecipe, parseTrainConfig } from '../../../src/trainer/config';
+import { shippedWeights } from '../../../src/trainer/shipped';
 import type { TrainerMessage } from '../../../src/trainer/protocol';
 import { TINY_CONFIG, tinyProject, type TinyProject } from './project-fixture';
 
@@ -180,5 +181,71 @@ describe('crossfit', () => {
     await expect(
       crossfitRun({ projectDir: p.projectDir, folds: 2, fromRun: 999, config: TINY_CONFIG }, new RunControl(), () => {}),
     ).rejects.toThrow(/run 999 does not exist/);
+  });
+});
+
+describe('shipped starting weights and the default recipe', () => {
+  it('a train run starts from the weights shipped for its model and input size, head included; pretrained none does not', async () => {
+    const dir = join(p.root, 'shipped');
+    mkdirSync(dir, { recursive: true });
+    const src = createResNet({ depth: 'tiny', inputSize: 32, numClasses: 7 }, 7);
+    writeFileSync(join(dir, 'tiny-32.safetensors'), writeSafetensors(await toTorchStateDict(src)));
+    writeFileSync(join(dir, 'tiny-32.json'), JSON.stringify({ model: 'tiny', inputSize: 32, classes: 7 }));
+    const srcFc = (await readWeights(src)).get('fc.weight')!;
+    disposeResNet(src);
+    expect(shippedWeights('tiny', 32, dir)?.file).toBe(join(dir, 'tiny-32.safetensors'));
+    expect(shippedWeights('tiny', 48, dir)).toBeNull();
+    const before = process.env.CONCORD_PRETRAINED_DIR;
+    process.env.CONCORD_PRETRAINED_DIR = dir;
+    try {
+      const cfg = { ...TINY_CONFIG, epochs: 1, epochSize: 12, lrBackbone: 1e-12, lrHead: 1e-12 };
+      const seen: TrainerMessage[] = [];
+      const out = await trainRun({ projectDir: p.projectDir, kind: 'train', config: cfg, keepNets: true }, new RunControl(), (m) =>
+        seen.push(m),
+      );
+      try {
+        const rec = withDb((db) => JSON.parse(getRun(db, out.runId!)!.config));
+        expect(rec.init).toMatchObject({ fromFile: join(dir, 'tiny-32.safetensors'), shipped: true, headSkipped: false });
+        const fc = (await readWeights(out.nets![2])).get('fc.weight')!;
+        let maxDiff = 0;
+        for (let i = 0; i < fc.length; i++) maxDiff = Math.max(maxDiff, Math.abs(fc[i] - srcFc[i]));
+        expect(maxDiff).toBeLessThan(1e-6);
+        // no note about random weights: the run did not start from them
+        expect(seen.some((m) => m.type === 'warning' && /random weights/.test(m.message))).toBe(false);
+      } finally {
+        out.nets!.forEach(disposeResNet);
+      }
+      const seen2: TrainerMessage[] = [];
+      const none = await trainRun(
+        { projectDir: p.projectDir, kind: 'train', config: { ...cfg, pretrained: 'none' } },
+        new RunControl(),
+        (m) => seen2.push(m),
+      );
+      expect(withDb((db) => JSON.parse(getRun(db, none.runId!)!.config)).init).toBeUndefined();
+      expect(seen2.some((m) => m.type === 'warning' && /^note: CCT from random weights/.test(m.message))).toBe(true);
+    } finally {
+      if (before === undefined) delete process.env.CONCORD_PRETRAINED_DIR;
+      else process.env.CONCORD_PRETRAINED_DIR = before;
+    }
+  });
+
+  it('fills what the config leaves out by backend: tiny at 48 px on CPU backends, ResNet-18 at 112 px on a GPU', async () => {
+    expect(defaultRecipe({ name: 'wasm' })).toEqual({ model: 'tiny', inputSize: 48, epochs: 3, batch: 16 });
+    expect(defaultRecipe({ name: 'webgpu', adapter: { software: true } }).model).toBe('tiny');
+    expect(defaultRecipe({ name: 'webgpu', adapter: { software: false } })).toEqual({
+      model: 'resnet18',
+      inputSize: 112,
+      epochs: 20,
+      batch: 32,
+    });
+    expect(defaultRecipe({ name: 'tensorflow-gpu' }).model).toBe('resnet18');
+    // a run with no model/input/epochs on the cpu backend gets the CPU recipe, recorded as such
+    const r = await trainRun(
+      { projectDir: p.projectDir, kind: 'train', config: { backend: 'cpu', epochSize: 12, pretrained: 'none' } },
+      new RunControl(),
+      () => {},
+    );
+    const rec = withDb((db) => JSON.parse(getRun(db, r.runId!)!.config));
+    expect(rec).toMatchObject({ model: 'tiny', inputSize: 48, epochs: 3, batch: 16, backend: 'cpu' });
   });
 });

@@ -40,7 +40,10 @@ describe('scoreRun', () => {
 
   it('all-agree flags frames where every network agrees on another class', () => {
     const { runId } = standard();
-    const r = scoreRun(p.db);
+    // by default a thin agreement (frame 8, score < 0.2) is not a flag: all-agree's minimum score is 0.25
+    expect(scoreRun(p.db)).toMatchObject({ runId, rule: 'all-agree', scored: 8, flagged: 1 });
+    expect(queuePage(p.db).items.map((i) => i.idx)).toEqual([4]);
+    const r = scoreRun(p.db, { threshold: 0 });
     expect(r).toMatchObject({ runId, rule: 'all-agree', scored: 8, flagged: 2 });
     const items = queuePage(p.db).items;
     expect(items.map((i) => i.idx)).toEqual([4, 8]); // strong one first
@@ -134,10 +137,10 @@ describe('scoreRun', () => {
 
   it('re-scoring replaces open flags and keeps decided ones', () => {
     standard();
-    scoreRun(p.db);
+    scoreRun(p.db, { threshold: 0 });
     const first = queuePage(p.db).items;
     decide(p.db, { frameIds: [first[1]!.frameId], action: 'exclude' });
-    scoreRun(p.db);
+    scoreRun(p.db, { threshold: 0 });
     const open = queuePage(p.db).items;
     expect(open.map((i) => i.idx)).toEqual([4]);
     expect(open[0]!.flagId).not.toBe(first[0]!.flagId);
@@ -149,7 +152,7 @@ describe('scoreRun', () => {
 
   it('an accepted, relabelled or excluded frame is never flagged again by a later, more certain run', () => {
     const { runId } = standard();
-    scoreRun(p.db);
+    scoreRun(p.db, { threshold: 0 });
     const items = queuePage(p.db).items;
     expect(items.length).toBeGreaterThanOrEqual(2);
     const [a, b] = items;
@@ -160,23 +163,23 @@ describe('scoreRun', () => {
       [a!.frameId, nets(peaked(6, 0.99), peaked(6, 0.99), peaked(6, 0.99))],
       [b!.frameId, nets(peaked(5, 0.99), peaked(5, 0.99), peaked(5, 0.99))],
     ]);
-    const again = scoreRun(p.db, { runId: other });
+    const again = scoreRun(p.db, { runId: other, threshold: 0 });
     expect(again.flagged).toBe(0);
     expect(again.suppressedByReview).toBe(2);
-    expect(scoreRun(p.db, { runId }).flagged).toBe(items.length - 2);
+    expect(scoreRun(p.db, { runId, threshold: 0 }).flagged).toBe(items.length - 2);
     const open = new Set(queuePage(p.db).items.map((i) => i.frameId));
     expect(open.has(a!.frameId) || open.has(b!.frameId)).toBe(false);
     // undo reopens: the relabel is reverted and the frame can be flagged again
     undo(p.db);
-    expect(scoreRun(p.db, { runId: other }).flagged).toBe(1);
+    expect(scoreRun(p.db, { runId: other, threshold: 0 }).flagged).toBe(1);
   });
 
   it('a kept frame is not flagged again unless the new evidence is stronger', () => {
     const { runId } = standard();
-    scoreRun(p.db);
+    scoreRun(p.db, { threshold: 0 });
     const top = queuePage(p.db).items[0]!;
     decide(p.db, { frameIds: [top.frameId], action: 'keep' });
-    const again = scoreRun(p.db, { runId });
+    const again = scoreRun(p.db, { runId, threshold: 0 });
     expect(again.suppressedByReview).toBe(1);
     expect(queuePage(p.db).items.map((i) => i.idx)).toEqual([8]);
 
@@ -186,7 +189,7 @@ describe('scoreRun', () => {
       [f(4), nets(peaked(4, 0.99), peaked(4, 0.99), peaked(4, 0.99))],
       [f(8), nets(peaked(2, 0.3), peaked(2, 0.35), peaked(2, 0.3))],
     ]);
-    const stronger = scoreRun(p.db, { runId: run2 });
+    const stronger = scoreRun(p.db, { runId: run2, threshold: 0 });
     expect(stronger.suppressedByReview).toBe(0);
     const items = queuePage(p.db).items;
     expect(items.map((i) => i.idx)).toEqual([4, 8]);
@@ -196,9 +199,9 @@ describe('scoreRun', () => {
     // the first one, which was made on weaker evidence than this run's
     const weaker = addRun(p.db, 3, [[f(4), nets(peaked(4, 0.9), peaked(4, 0.9), peaked(4, 0.9))]]);
     decide(p.db, { frameIds: [items[0]!.frameId], action: 'keep' });
-    expect(scoreRun(p.db, { runId: weaker }).flagged).toBe(0);
+    expect(scoreRun(p.db, { runId: weaker, threshold: 0 }).flagged).toBe(0);
     undo(p.db);
-    expect(scoreRun(p.db, { runId: weaker }).flagged).toBe(1);
+    expect(scoreRun(p.db, { runId: weaker, threshold: 0 }).flagged).toBe(1);
   });
 
   it('scores the current label, skips unlabelled frames and labels outside the model', () => {

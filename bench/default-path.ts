@@ -1,0 +1,141 @@
+// The quality a new user gets on the default path, measured exactly as they would run it:
+// `concord demo-data` (the generator's defaults unless given), `init`, `import abaw`, `train` with
+// no options, `infer`, `flags` with no options; then the stored open flags against the generator's
+// ground_truth.csv (which the code under test never reads). One JSON line per seed and noise kind,
+// then a summary. The CLI is spawned as a user runs it, so the timings include process start.
+// Usage: npx tsx bench/default-path.ts [--kinds symmetric,pairflip,segment] [--seeds 1,2] [--noise 0.3]
+//        [--videos 12] [--frames 150] [--train-command train] [--train-args "--epochs 5"] [--flags-args ""] [--keep DIR]
+import { spawnSync } from 'node:child_process';
+import { cpus } from 'node:os';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { openDb } from '../src/store/db';
+import { readGroundTruth } from './lib/detection-metrics';
+
+const { values } = parseArgs({
+  options: {
+    kinds: { type: 'string', default: 'symmetric,pairflip,segment' },
+    seeds: { type: 'string', default: '1,2' },
+    noise: { type: 'string', default: '0.3' },
+    videos: { type: 'string', default: '12' },
+    frames: { type: 'string', default: '150' },
+    'train-args': { type: 'string', default: '' },
+    /** an experiment's training command instead of the default path's `train` (e.g. finetune) */
+    'train-command': { type: 'string', default: 'train' },
+    'flags-args': { type: 'string', default: '' },
+    keep: { type: 'string' },
+  },
+});
+
+const CLI = join(import.meta.dirname, '..', 'bin', 'concord.mjs');
+
+function concord(args: string[]): { seconds: number; out: string } {
+  const t = Date.now();
+  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', maxBuffer: 1 << 28 });
+  if (r.status !== 0) throw new Error(`concord ${args.join(' ')} exited ${r.status}:\n${r.stderr.slice(-2000)}`);
+  return { seconds: (Date.now() - t) / 1000, out: r.stdout + r.stderr };
+}
+
+const split = (s: string) => s.split(/\s+/).filter(Boolean);
+const r3 = (x: number) => Math.round(x * 1000) / 1000;
+const rows: Record<string, unknown>[] = [];
+for (const kind of values.kinds!.split(',')) {
+  for (const seed of values.seeds!.split(',').map(Number)) {
+    const root = values.keep ? join(values.keep, `${kind}-${seed}`) : mkdtempSync(join(tmpdir(), 'concord-default-path-'));
+    try {
+      const data = join(root, 'data');
+      const proj = join(root, 'project');
+      const t = Date.now();
+      concord([
+        'demo-data',
+        data,
+        '--videos',
+        values.videos!,
+        '--frames',
+        values.frames!,
+        '--noise',
+        values.noise!,
+        '--noise-kind',
+        kind,
+        '--seed',
+        String(seed),
+      ]);
+      concord(['init', proj]);
+      concord(['import', 'abaw', proj, '--annotations', join(data, 'annotations'), '--frames', join(data, 'cropped_aligned')]);
+      const train = concord([values['train-command']!, proj, ...split(values['train-args']!)]);
+      const infer = concord(['infer', proj]);
+      const flags = concord(['flags', proj, '--json', '--top', '100000', ...split(values['flags-args']!)]);
+      const seconds = (Date.now() - t) / 1000;
+      const truth = readGroundTruth(join(data, 'ground_truth.csv'));
+      const db = openDb(proj, { readonly: true });
+      try {
+        const labelled = db
+          .prepare(
+            'SELECT v.name AS video, f.idx, l.current_label AS label FROM frames f JOIN videos v ON v.id = f.video_id JOIN labels l ON l.frame_id = f.id WHERE l.current_label >= 0',
+          )
+          .all() as { video: string; idx: number; label: number }[];
+        const wrong = new Set(
+          labelled.filter((f) => (truth.get(`${f.video}:${f.idx}`) ?? f.label) !== f.label).map((f) => `${f.video}:${f.idx}`),
+        );
+        const open = JSON.parse(flags.out.split('\n').find((l) => l.startsWith('{'))!) as {
+          degenerate: unknown;
+          flags: { video: string; idx: number }[];
+        };
+        const hits = open.flags.filter((f) => wrong.has(`${f.video}:${f.idx}`)).length;
+        const run = db.prepare('SELECT config, backend FROM runs ORDER BY id DESC LIMIT 1').get() as { config: string; backend: string };
+        const cfg = JSON.parse(run.config) as Record<string, unknown>;
+        const row = {
+          bench: 'default-path',
+          kind,
+          seed,
+          noise: Number(values.noise),
+          frames: labelled.length,
+          wrongLabels: wrong.size,
+          flagged: open.flags.length,
+          precision: open.flags.length ? r3(hits / open.flags.length) : null,
+          recall: wrong.size ? r3(hits / wrong.size) : null,
+          degenerate: open.degenerate !== null,
+          seconds: {
+            total: Math.round(seconds),
+            train: Math.round(train.seconds),
+            infer: Math.round(infer.seconds),
+            flags: Math.round(flags.seconds),
+          },
+          recipe: {
+            model: cfg.model,
+            inputSize: cfg.inputSize,
+            nets: cfg.nets,
+            epochs: cfg.epochs,
+            lambdaMax: cfg.lambdaMax,
+            init: cfg.init ?? null,
+            backend: run.backend,
+          },
+          trainCommand: [values['train-command'], values['train-args']].filter(Boolean).join(' '),
+        };
+        rows.push(row);
+        console.log(JSON.stringify(row));
+      } finally {
+        db.close();
+      }
+    } finally {
+      if (!values.keep) rmSync(root, { recursive: true, force: true });
+    }
+  }
+}
+const mean = (xs: number[]) => (xs.length ? r3(xs.reduce((a, b) => a + b, 0) / xs.length) : null);
+const byKind = Object.fromEntries(
+  values.kinds!.split(',').map((k) => {
+    const rs = rows.filter((r) => r.kind === k) as { precision: number | null; recall: number | null; seconds: { total: number } }[];
+    return [
+      k,
+      {
+        precision: mean(rs.map((r) => r.precision ?? 0)),
+        recall: mean(rs.map((r) => r.recall ?? 0)),
+        maxSeconds: Math.max(...rs.map((r) => r.seconds.total)),
+      },
+    ];
+  }),
+);
+console.log(JSON.stringify({ bench: 'default-path', summary: byKind, machine: { cpus: cpus().length, model: cpus()[0]?.model } }));

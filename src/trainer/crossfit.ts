@@ -11,7 +11,7 @@ import { CancelledError } from '../shared/progress';
 import { selectBackend } from './backend';
 import { disposeCctOptimizers } from './cct';
 import { loadCheckpoint } from './checkpoint';
-import { parseTrainConfig } from './config';
+import { defaultRecipe, parseTrainConfig } from './config';
 import type { RunControl } from './control';
 import { predictFrames } from './infer';
 import { trainRun } from './loop';
@@ -48,13 +48,15 @@ export async function crossfitRun(req: CrossfitRequest, control: RunControl, emi
         record = JSON.parse(parent.config) as RunConfigRecord;
       } else {
         const folds = req.folds ?? 5;
-        let input = req.config;
+        // what the config leaves out comes from the backend's recipe, as for train (config.ts defaultRecipe)
+        const recipe = defaultRecipe(await selectBackend(typeof req.config.backend === 'string' ? req.config.backend : 'auto'));
+        let input: Record<string, unknown> = { ...recipe, ...req.config };
         if (req.fromRun !== undefined) {
           const src = getRun(db, req.fromRun);
           if (!src) throw new ProjectError(`run ${req.fromRun} does not exist`);
           // Like finetune: the folds inherit model and input size from the run they start from.
           const srcCfg = JSON.parse(src.config) as Record<string, unknown>;
-          input = { model: srcCfg.model, inputSize: srcCfg.inputSize, ...input };
+          input = { ...recipe, model: srcCfg.model, inputSize: srcCfg.inputSize, ...req.config };
         }
         const cfg = parseTrainConfig(input, 'crossfit config');
         record = { ...cfg, classes: 7, mode: 'crossfit', crossfit: { folds } };

@@ -247,5 +247,19 @@ describe('shipped starting weights and the default recipe', () => {
     );
     const rec = withDb((db) => JSON.parse(getRun(db, r.runId!)!.config));
     expect(rec).toMatchObject({ model: 'tiny', inputSize: 48, epochs: 3, batch: 16, backend: 'cpu' });
+    // a crossfit records, and trains its folds with, the same recipe
+    const cf = await crossfitRun(
+      { projectDir: p.projectDir, folds: 2, config: { backend: 'cpu', epochs: 1, epochSize: 12 } },
+      new RunControl(),
+      () => {},
+    );
+    const folds = withDb((db) =>
+      listRuns(db)
+        .filter((x) => x.parent_run_id === cf.runId)
+        .map((x) => JSON.parse(x.config)),
+    );
+    expect(withDb((db) => JSON.parse(getRun(db, cf.runId!)!.config))).toMatchObject({ model: 'tiny', inputSize: 48 });
+    expect(folds).toHaveLength(2);
+    for (const f of folds) expect(f).toMatchObject({ model: 'tiny', inputSize: 48, epochs: 1 });
   });
 });

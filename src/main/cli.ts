@@ -9,7 +9,10 @@ import { errorStatus } from '../shared/errors';
 import { DemoDataError } from './core/demo/errors';
 import { ABAW8 } from '../shared/labels';
 import type { DatasetInfoResult } from '../shared/api';
-import { asUsageError, parse, projectArg, usageLine, UsageError } from './cli/args';
+import { asUsageError, closest, parse, projectArg, usageLine, UsageError } from './cli/args';
+
+/** The commands cli.ts runs itself (the rest are in cli/commands.ts), for did-you-mean. */
+const KNOWN_COMMANDS = ['help', 'init', 'import', 'info', 'demo-data', 'doctor'];
 import { defaultIo, quietOnClosedPipe, type Io } from './cli/io';
 import { JobFailedError, openCore } from './cli/core-job';
 
@@ -41,7 +44,8 @@ Usage:
   concord decisions <project> [--top N] [--json]   each decided frame once: its action and final label
   concord undo <project> | concord redo <project>
   concord export <project> --format abaw|csv|report --out DIR
-  concord serve <project> [--port P] [--host H]
+  concord serve <project> [--port P] [--host H] [--allow-remote] [--data DIR]...
+                          the UI in a browser; each --data DIR is a folder its imports may read
 
 Every command takes --json where it prints results; errors go to stderr with exit code 1 (2 for usage mistakes).
 `;
@@ -117,7 +121,10 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
       default: {
         const more = await import('./cli/commands');
         const handler = more.commands[cmd];
-        if (!handler) throw new UsageError(`unknown command "${cmd}"`);
+        if (!handler) {
+          const guess = closest(cmd, [...KNOWN_COMMANDS, ...Object.keys(more.commands)]);
+          throw new UsageError(`unknown command "${cmd}"${guess ? `; did you mean "${guess}"?` : ''}`);
+        }
         return await handler(rest, io);
       }
     }

@@ -1,7 +1,8 @@
 // The one module that opens a project's SQLite file: WAL, numbered migrations, a writer lock.
 import Database from 'better-sqlite3';
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
+import { closest } from '../shared/text';
 import { fileURLToPath } from 'node:url';
 import { LockBusyError, WriterLock as FileWriterLock } from './lock';
 import { BusyError } from '../shared/errors';
@@ -70,6 +71,19 @@ export const DEFAULT_BUSY_TIMEOUT_MS = 10_000;
 /** The wait of a host's connections (UI requests queue behind it): about a second, then BusyError. */
 export const HOST_BUSY_TIMEOUT_MS = 800;
 
+/** "; did you mean …?" naming the one project folder beside `dir` whose name is within two edits, or "". */
+function siblingHint(dir: string): string {
+  const parent = dirname(dir);
+  let names: string[];
+  try {
+    names = readdirSync(parent).filter((n) => existsSync(join(parent, n, DB_FILE)));
+  } catch {
+    return '';
+  }
+  const near = closest(basename(dir), names);
+  return near ? `; did you mean ${join(parent, near)}?` : '';
+}
+
 export function isProjectDir(dir: string): boolean {
   return existsSync(join(dir, DB_FILE));
 }
@@ -80,6 +94,8 @@ export function openDb(projectDir: string, opts: OpenOptions = {}): Db {
   const file = join(dir, DB_FILE);
   if (!existsSync(file)) {
     if (!opts.create) {
+      // a folder that does not exist is most likely a typo: say so rather than suggest creating it
+      if (!existsSync(dir)) throw new ProjectError(`${dir} does not exist${siblingHint(dir)}`);
       throw new ProjectError(`${dir} is not a Concord project (no ${DB_FILE}); run \`concord init ${projectDir}\` first`);
     }
     if (existsSync(dir) && !statSync(dir).isDirectory()) throw new ProjectError(`${dir} exists and is not a folder`);

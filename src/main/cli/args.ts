@@ -3,6 +3,9 @@
 // a pointer to `concord help` and exit code 2, on one line.
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { resolve } from 'node:path';
+import { closest } from '../../shared/text';
+
+export { closest };
 
 export class UsageError extends Error {}
 
@@ -42,7 +45,11 @@ export function parse(args: string[], options: Options = {}, opts: { json?: bool
     });
     return { positionals: r.positionals, values: r.values as Flags };
   } catch (e) {
-    throw asUsageError(e) ?? new UsageError((e as Error).message);
+    const u = asUsageError(e) ?? new UsageError((e as Error).message);
+    // `--epoch` for `--epochs`: name the option the user most likely meant
+    const unknown = /^Unknown option '--([^']+)'/.exec(u.message)?.[1];
+    const guess = unknown ? closest(unknown, [...Object.keys(options), ...(opts.json === false ? [] : ['json'])]) : null;
+    throw guess ? new UsageError(`unknown option --${unknown}; did you mean --${guess}?`) : u;
   }
 }
 

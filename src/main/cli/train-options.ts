@@ -2,7 +2,7 @@
 // --config FILE with the flags over it, validated before any trainer process starts.
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { ProjectError } from '../../store/db';
+import { isProjectDir, openDb, ProjectError } from '../../store/db';
 import { BACKENDS, mergeConfigInput, parseTrainConfig } from '../../trainer/config';
 import { int, parse, UsageError, type Flags, type Options, type Parsed } from './args';
 
@@ -28,8 +28,8 @@ export function parseTrainArgs(args: string[], extra: Options = {}): Parsed {
 export function trainProject(pos: string[]): string {
   if (!pos[0]) throw new UsageError('a project folder is required');
   const dir = resolve(pos[0]);
-  if (!existsSync(resolve(dir, 'concord.sqlite')))
-    throw new ProjectError(`${dir} is not a Concord project (no concord.sqlite); run \`concord init ${pos[0]}\` first`);
+  // says "does not exist" for a typo and points at init for a folder that is no project
+  if (!isProjectDir(dir)) openDb(dir, { create: false }).close();
   return dir;
 }
 

@@ -34,12 +34,25 @@ describe('concord on usage mistakes (a real process)', () => {
     // the CLI's own checks let it through; the core's schema refuses it
     [['decide', 'P', '--frame', '', '--action', 'keep'], /^concord: bad review\.frameId request: ref: /],
     [['info', 'P', 'extra', '--top'], /^concord: Unknown option '--top'/],
+    // a typo names what was most likely meant
+    [['trian', 'P'], /^concord: unknown command "trian"; did you mean "train"\? \(see `concord help`\)$/],
+    [['train', 'P', '--epoch', '3'], /^concord: unknown option --epoch; did you mean --epochs\? \(see `concord help`\)$/],
   ])('%j prints one line and exits 2', (args, message) => {
     const r = concord(...args.map((a) => (a === 'P' ? project : a)));
     expect(r.code, r.err).toBe(2);
     expect(lines(r.err)).toHaveLength(1);
     expect(r.err.trimEnd()).toMatch(message);
     expect(r.err).not.toMatch(/\n\s+at /);
+  });
+
+  it('a mistyped project folder is said not to exist (with the project it most likely meant), not to need init', () => {
+    const typo = concord('info', join(root, 'p'));
+    expect(typo.code).toBe(1);
+    expect(typo.err.trimEnd()).toBe(`concord: ${join(root, 'p')} does not exist; did you mean ${project}?`);
+    const far = concord('info', join(root, 'nothing-like-it'));
+    expect(far.err.trimEnd()).toBe(`concord: ${join(root, 'nothing-like-it')} does not exist`);
+    // an existing folder that is no project still points at init
+    expect(concord('info', join(root, 'data')).err).toMatch(/is not a Concord project \(no concord\.sqlite\); run `concord init /);
   });
 
   it('ends quietly with exit 0 when the reader of stdout goes away (`| head -1`)', async () => {

@@ -187,9 +187,8 @@ describe('concord CLI demo pipeline', () => {
   });
 
   it('gives clear errors for usage mistakes and missing projects', async () => {
-    expect((await run('import', 'abaw', join(root, 'nope'), '--annotations', 'a', '--frames', 'b')).err).toMatch(
-      /is not a Concord project/,
-    );
+    expect((await run('import', 'abaw', join(root, 'nope'), '--annotations', 'a', '--frames', 'b')).err).toMatch(/nope does not exist/);
+    expect((await run('import', 'abaw', root, '--annotations', 'a', '--frames', 'b')).err).toMatch(/is not a Concord project/);
     expect((await run('bogus')).code).toBe(2);
     expect((await run('flags', join(root, 'nope'))).code).toBe(1);
   });

@@ -84,6 +84,15 @@ function siblingHint(dir: string): string {
   return near ? `; did you mean ${join(parent, near)}?` : '';
 }
 
+/** Throws the ProjectError a command prints when `projectDir` is not a Concord project (without opening it). */
+export function assertProject(projectDir: string): void {
+  const dir = resolve(projectDir);
+  if (existsSync(join(dir, DB_FILE))) return;
+  // a folder that does not exist is most likely a typo: say so rather than suggest creating it
+  if (!existsSync(dir)) throw new ProjectError(`${dir} does not exist${siblingHint(dir)}`);
+  throw new ProjectError(`${dir} is not a Concord project (no ${DB_FILE}); run \`concord init ${projectDir}\` first`);
+}
+
 export function isProjectDir(dir: string): boolean {
   return existsSync(join(dir, DB_FILE));
 }
@@ -93,11 +102,7 @@ export function openDb(projectDir: string, opts: OpenOptions = {}): Db {
   const dir = resolve(projectDir);
   const file = join(dir, DB_FILE);
   if (!existsSync(file)) {
-    if (!opts.create) {
-      // a folder that does not exist is most likely a typo: say so rather than suggest creating it
-      if (!existsSync(dir)) throw new ProjectError(`${dir} does not exist${siblingHint(dir)}`);
-      throw new ProjectError(`${dir} is not a Concord project (no ${DB_FILE}); run \`concord init ${projectDir}\` first`);
-    }
+    if (!opts.create) assertProject(projectDir);
     if (existsSync(dir) && !statSync(dir).isDirectory()) throw new ProjectError(`${dir} exists and is not a folder`);
     mkdirSync(join(dir, CACHE_DIR), { recursive: true });
   }

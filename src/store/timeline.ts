@@ -87,26 +87,26 @@ export interface SampledFrame {
   prediction: FramePrediction | null;
 }
 
+/** idx, current label and the run's prediction blob, as the three reads below select them (raw rows). */
+type SampleRow = [idx: number, current: number, nets: number | null, classes: number | null, probs: Buffer | null];
+const SAMPLE_COLUMNS = 'f.idx, l.current_label, p.nets, p.classes, p.probs';
+
+function toSampled([idx, current, nets, classes, probs]: SampleRow): SampledFrame {
+  return { idx, current, prediction: probs && nets && classes ? { nets, classes, probs: decodeProbs(probs) } : null };
+}
+
 /** The frames of a video at the given indices (missing ones skipped), with labels and the run's predictions. */
 export function sampleFrames(db: Db, videoId: number, runId: number | null, idx: readonly number[]): SampledFrame[] {
   const rows = stmt(
     db,
-    `SELECT f.idx, l.current_label AS current, p.nets, p.classes, p.probs
+    `SELECT ${SAMPLE_COLUMNS}
      FROM json_each(?) s CROSS JOIN frames f ON f.video_id = ? AND f.idx = s.value
      JOIN labels l ON l.frame_id = f.id
      LEFT JOIN predictions p ON p.run_id = ? AND p.frame_id = f.id`,
-  ).all(JSON.stringify(idx), videoId, runId ?? -1) as {
-    idx: number;
-    current: number;
-    nets: number | null;
-    classes: number | null;
-    probs: Buffer | null;
-  }[];
-  return rows.map((r) => ({
-    idx: r.idx,
-    current: r.current,
-    prediction: r.probs && r.nets && r.classes ? { nets: r.nets, classes: r.classes, probs: decodeProbs(r.probs) } : null,
-  }));
+  )
+    .raw()
+    .all(JSON.stringify(idx), videoId, runId ?? -1) as SampleRow[];
+  return rows.map(toSampled);
 }
 
 /**
@@ -122,39 +122,25 @@ export function strideFrames(
 ): SampledFrame[] {
   const rows = stmt(
     db,
-    `SELECT f.idx, l.current_label, p.nets, p.classes, p.probs
+    `SELECT ${SAMPLE_COLUMNS}
      FROM frames f JOIN labels l ON l.frame_id = f.id LEFT JOIN predictions p ON p.run_id = @run AND p.frame_id = f.id
      WHERE f.video_id = @video AND f.idx BETWEEN @first AND @last AND ((f.idx - @first) % @size) = @offset
      ORDER BY f.idx`,
   )
     .raw()
-    .all({ run: runId ?? -1, video: videoId, first: range.first, last: range.last, size: range.size, offset: range.offset }) as [
-    number,
-    number,
-    number | null,
-    number | null,
-    Buffer | null,
-  ][];
-  return rows.map(([idx, current, nets, classes, probs]) => ({
-    idx,
-    current,
-    prediction: probs && nets && classes ? { nets, classes, probs: decodeProbs(probs) } : null,
-  }));
+    .all({ run: runId ?? -1, video: videoId, first: range.first, last: range.last, size: range.size, offset: range.offset }) as SampleRow[];
+  return rows.map(toSampled);
 }
 
 /** A video's frames with index in [fromIdx, toIdx]: current label and the run's prediction, in frame order. */
 export function trackFrames(db: Db, videoId: number, runId: number | null, fromIdx: number, toIdx: number): SampledFrame[] {
   const rows = stmt(
     db,
-    `SELECT f.idx, l.current_label, p.nets, p.classes, p.probs
+    `SELECT ${SAMPLE_COLUMNS}
      FROM frames f JOIN labels l ON l.frame_id = f.id LEFT JOIN predictions p ON p.run_id = ? AND p.frame_id = f.id
      WHERE f.video_id = ? AND f.idx BETWEEN ? AND ? ORDER BY f.idx`,
   )
     .raw()
-    .all(runId ?? -1, videoId, fromIdx, toIdx) as [number, number, number | null, number | null, Buffer | null][];
-  return rows.map(([idx, current, nets, classes, probs]) => ({
-    idx,
-    current,
-    prediction: probs && nets && classes ? { nets, classes, probs: decodeProbs(probs) } : null,
-  }));
+    .all(runId ?? -1, videoId, fromIdx, toIdx) as SampleRow[];
+  return rows.map(toSampled);
 }

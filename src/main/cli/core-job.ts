@@ -1,15 +1,15 @@
 // The CLI as a host of the core: open a project's Core, run one of its jobs to the end while a
 // progress bar follows job.progress, and turn Ctrl-C into jobs.cancel (a second Ctrl-C exits).
-import { openDb, ProjectError } from '../../store/db';
+import { assertProject, ProjectError } from '../../store/db';
 import { CancelledError } from '../../shared/progress';
 import type { ConcordCore, JobInfo } from '../../shared/api';
 import type { CoreOptions } from '../core/app';
 import type { Io } from './io';
 import { progressPrinter } from './progress-bar';
 
-/** The project's core; a folder that is not a project fails as `openDb` does (the core would create one). */
+/** The project's core; a folder that is not a project fails as `assertProject` says (the core would create one). */
 export async function openCore(dir: string, options: CoreOptions = {}): Promise<ConcordCore> {
-  openDb(dir, { create: false }).close();
+  assertProject(dir);
   const { createCore } = await import('../core/app');
   return createCore(dir, options);
 }

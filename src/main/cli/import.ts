@@ -1,7 +1,7 @@
 // `concord import abaw | images | video`: each is the core's import.* job, run to the end with a
 // progress bar (Ctrl-C cancels it); the CLI only parses flags and prints the job's result.
 import { resolve } from 'node:path';
-import { openDb } from '../../store/db';
+import { assertProject } from '../../store/db';
 import type { AbawImportResult } from '../core/ingest/abaw';
 import type { importImages } from '../core/ingest/images';
 import type { VideoImportResult } from '../core/ingest/video-import';
@@ -31,7 +31,7 @@ export async function importCommand(args: string[], io: Io): Promise<number> {
   const json = Boolean(values.json);
   if (kind === 'video') return importVideoCommand(dir, values, io);
   if (kind !== 'abaw' && kind !== 'images') {
-    openDb(dir, { create: false }).close();
+    assertProject(dir);
     throw new UsageError(`unknown import kind "${kind ?? ''}" (abaw, video or images)`);
   }
   const core = await openCore(dir);

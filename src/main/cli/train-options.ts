@@ -2,7 +2,7 @@
 // --config FILE with the flags over it, validated before any trainer process starts.
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { isProjectDir, openDb, ProjectError } from '../../store/db';
+import { assertProject, ProjectError } from '../../store/db';
 import { BACKENDS, mergeConfigInput, parseTrainConfig } from '../../trainer/config';
 import { int, parse, UsageError, type Flags, type Options, type Parsed } from './args';
 
@@ -28,8 +28,7 @@ export function parseTrainArgs(args: string[], extra: Options = {}): Parsed {
 export function trainProject(pos: string[]): string {
   if (!pos[0]) throw new UsageError('a project folder is required');
   const dir = resolve(pos[0]);
-  // says "does not exist" for a typo and points at init for a folder that is no project
-  if (!isProjectDir(dir)) openDb(dir, { create: false }).close();
+  assertProject(dir);
   return dir;
 }
 

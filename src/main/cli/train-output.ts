@@ -95,6 +95,3 @@ export async function guarded(io: Io, fn: () => Promise<number>): Promise<number
     throw e;
   }
 }
-
-/** The note on CCT from random weights is the trainer's warning now (shared/degenerate.ts). */
-export { scratchHint } from '../../shared/degenerate';

@@ -10,7 +10,6 @@ import { runCoreTraining } from './train-runner';
 import { configFromFlags, parseTrainArgs, resumeFields, startingWeights, trainProject } from './train-options';
 import { finish, guarded } from './train-output';
 
-export { scratchHint } from './train-output';
 /** `concord eval` lives in eval.ts; test/unit/trainer/eval-files.test.ts imports it from here. */
 export { evalCommand } from './eval';
 

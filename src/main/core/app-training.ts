@@ -67,7 +67,10 @@ export function listRunSummaries(db: Db): RunSummary[] {
 
 /** Whether run `runId` learned nothing usable (shared/degenerate.ts), from its stored validation metrics. */
 export function runDegenerate(db: Db, runId: number): DegenerateVerdict | null {
-  return runVerdict(epochMetrics(db, runId).map((e) => toEpochMetrics(e)), ABAW8);
+  return runVerdict(
+    epochMetrics(db, runId).map((e) => toEpochMetrics(e)),
+    ABAW8,
+  );
 }
 
 export function runMetrics(db: Db, runId: number): Results['runs.metrics'] {
@@ -84,10 +87,6 @@ function relayTrainer(core: Core, jobId: string, c: JobControls, message: Traine
   const set = active.get(core) ?? new Set();
   active.set(core, set);
   set.add(job);
-  job.on('run', (m) => {
-    const j = core.jobs.get(jobId);
-    if (j) j.runId = m.runId;
-  });
   job.on('progress', (m) => c.progress(m.progress));
   job.on('step', (m) =>
     core.emit('train.step', {
@@ -103,7 +102,9 @@ function relayTrainer(core: Core, jobId: string, c: JobControls, message: Traine
     }),
   );
   job.on('epoch', (m) => core.emit('train.epoch', { jobId, runId: m.runId, epoch: m.metrics.epoch, metrics: m.metrics }));
-  job.on('run', (m) =>
+  job.on('run', (m) => {
+    const j = core.jobs.get(jobId);
+    if (j) j.runId = m.runId;
     core.emit('train.run', {
       jobId,
       runId: m.runId,
@@ -112,8 +113,8 @@ function relayTrainer(core: Core, jobId: string, c: JobControls, message: Traine
       device: m.device,
       resumedFromEpoch: m.resumedFromEpoch,
       config: (m.config ?? {}) as Record<string, unknown>,
-    }),
-  );
+    });
+  });
   job.on('warning', (m) => core.emit('train.warning', { jobId, runId: m.runId ?? null, message: m.message }));
   job.on('paused', () => core.emit('train.paused', { jobId, paused: true }));
   job.on('resumed', () => core.emit('train.paused', { jobId, paused: false }));

@@ -3,25 +3,16 @@
 // `concord decisions` lists what people decided.
 import { afterEach, describe, expect, it } from 'vitest';
 import { decisionsCommand, decideCommand, flagsCommand } from '../../../src/main/cli/review';
-import type { Io } from '../../../src/main/cli/io';
 import { UsageError } from '../../../src/main/cli/args';
 import { putEpochMetrics } from '../../../src/store/runs';
 import { addRun, makeProject, nets, peaked, type TestProject } from '../store/fixtures';
+import { capture } from '../../helpers/io';
 
 let p: TestProject | null = null;
 afterEach(() => {
   p?.cleanup();
   p = null;
 });
-
-function capture(): Io & { stdout: string[]; stderr: string[] } {
-  const stdout: string[] = [];
-  const stderr: string[] = [];
-  return { stdout, stderr, out: (s: string) => void stdout.push(s), err: (s: string) => void stderr.push(s) } as Io & {
-    stdout: string[];
-    stderr: string[];
-  };
-}
 
 /** FRAMES frames of class 0 that three networks all call class 4. */
 function project(frames: number): { runId: number } {

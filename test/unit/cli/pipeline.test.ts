@@ -5,16 +5,11 @@ import { describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { main, type Io } from '../../../src/main/cli';
-import { scratchHint } from '../../../src/main/cli/train-output';
+import { scratchHint } from '../../../src/shared/degenerate';
 import { openDb } from '../../../src/store/db';
 import { parseAbawAnnotation } from '../../../src/main/core/ingest/abaw';
 import { tempDir } from '../../helpers/tmp';
-
-function capture(): Io & { stdout: string[]; stderr: string[] } {
-  const stdout: string[] = [];
-  const stderr: string[] = [];
-  return { stdout, stderr, out: (s) => stdout.push(s), err: (s) => stderr.push(s) };
-}
+import { capture } from '../../helpers/io';
 
 async function run(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
   const io = capture();

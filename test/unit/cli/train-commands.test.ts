@@ -6,25 +6,16 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { crossfit, finetune, infer, train } from '../../../src/main/cli/train';
-import type { Io } from '../../../src/main/cli/io';
 import { JobFailedError } from '../../../src/main/cli/core-job';
 import { fakeTrainer } from '../../helpers/fake-trainer';
 import { addRun, makeProject, type TestProject } from '../store/fixtures';
+import { capture } from '../../helpers/io';
 
 let p: TestProject | null = null;
 afterEach(() => {
   p?.cleanup();
   p = null;
 });
-
-function capture(): Io & { stdout: string[]; stderr: string[] } {
-  const stdout: string[] = [];
-  const stderr: string[] = [];
-  return { stdout, stderr, out: (s: string) => void stdout.push(s), err: (s: string) => void stderr.push(s) } as Io & {
-    stdout: string[];
-    stderr: string[];
-  };
-}
 
 describe('training commands through the core', () => {
   it('crossfit --folds --from FILE --json sends one crossfit request and prints its events', async () => {

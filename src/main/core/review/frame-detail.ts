@@ -21,8 +21,6 @@ import { argmax, meanProbs } from './scores';
 
 /** The overview has at most this many buckets (a timeline is a few hundred pixels wide). */
 export const OVERVIEW_BUCKETS = 500;
-/** Frames sampled per bucket (its middle one) for its label and consensus: decoding every prediction of a long video is what made it slow. */
-export const SAMPLES_PER_BUCKET = 1;
 /** Up to this many frames the overview's samples come from one strided range scan, beyond it from point lookups. */
 const STRIDE_SCAN_MAX = 200_000;
 /** Default half-width of the per-frame window. */
@@ -122,11 +120,9 @@ function majority(values: readonly number[]): number | null {
   return best;
 }
 
-/** Up to SAMPLES_PER_BUCKET evenly spaced indices of [from, to] (all of them when the bucket is that small). */
-function sampleIdx(from: number, to: number): number[] {
-  const len = to - from + 1;
-  if (len <= SAMPLES_PER_BUCKET) return Array.from({ length: len }, (_, j) => from + j);
-  return Array.from({ length: SAMPLES_PER_BUCKET }, (_, j) => from + Math.floor(((j + 0.5) * len) / SAMPLES_PER_BUCKET));
+/** The frame of [from, to] that stands for its bucket in the overview: the middle one. */
+function middle(from: number, to: number): number {
+  return from + Math.floor((to - from + 1) / 2);
 }
 
 /**
@@ -151,7 +147,7 @@ function overview(
       : bucketCounts(db, videoId, { first, last, size, contiguous });
   const labels = counts.map((): number[] => []);
   const consensus = counts.map((): number[] => []);
-  const offset = Math.floor(size / 2);
+  const offset = middle(0, size - 1);
   const samples =
     all ??
     (short
@@ -160,7 +156,7 @@ function overview(
           db,
           videoId,
           runId,
-          counts.flatMap((b) => sampleIdx(b.from, b.to)),
+          counts.map((b) => middle(b.from, b.to)),
         ));
   for (const s of samples) {
     const k = Math.floor((s.idx - first) / size);

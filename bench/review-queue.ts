@@ -1,6 +1,8 @@
 // Review queue at scale: a synthetic store with FLAGS flags (default 1,000,000) over ~2.2M frames
-// in 548 videos; times the first queue page (several filters), a deep keyset page, the pair
-// counts, segments of one video, and a 1,000-frame decision with its undo. Prints one JSON line.
+// in 548 videos, 2,000 of them decided (accept, keep, exclude, relabel); times the first queue page
+// with its filtered total under many filter combinations (queueMs), the last page (fromEnd), offset
+// pages deep in the queue (the *500k / *900k / *50k names are at FLAGS/2, 0.9*FLAGS, FLAGS/20), keyset pages with their offset, locate, the pair counts, segments of one
+// video, and a 1,000-frame decision with its undo. Prints one JSON line.
 // Usage: npx tsx bench/review-queue.ts [flags]
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -8,7 +10,7 @@ import { join } from 'node:path';
 import { openDb } from '../src/store/db';
 import { upsertVideo } from '../src/store/dataset';
 import { createRun } from '../src/store/runs';
-import { flagSegments, pairCounts, queuePage, replaceOpenFlags, type NewFlag } from '../src/store/flags';
+import { flagSegments, locateInQueue, pairCounts, queuePage, replaceOpenFlags, type NewFlag } from '../src/store/flags';
 import { decide, undo } from '../src/main/core/review/decisions';
 import { ABAW7_HEADER } from '../src/shared/labels';
 import type { QueueFilter } from '../src/shared/api';
@@ -98,6 +100,15 @@ try {
     fn();
     return Math.round((performance.now() - t) * 100) / 100;
   };
+  // some decided flags, so the decided / actions filters have something to find
+  const ranked = queuePage(db, { offset: 1000, limit: 1000 }).items.map((i) => i.frameId);
+  const deepRanked = queuePage(db, { offset: Math.floor(FLAGS * 0.4), limit: 1000 }).items.map((i) => i.frameId);
+  const decideSetupMs = cold(() => {
+    decide(db, { frameIds: ranked.slice(0, 500), action: 'accept' });
+    decide(db, { frameIds: ranked.slice(500), action: 'exclude' });
+    decide(db, { frameIds: deepRanked.slice(0, 500), action: 'keep' });
+    decide(db, { frameIds: deepRanked.slice(500), action: 'relabel', label: 3 });
+  });
   const page = (filter: QueueFilter) => () => queuePage(db, { filter, limit: 100 });
   const firstPageColdMs = cold(page({}));
   const firstPageMs = time(page({}));
@@ -105,18 +116,44 @@ try {
   let after = queuePage(db, { limit: 100 }).next!;
   for (let i = 0; i < 99; i++) after = queuePage(db, { after, limit: 100 }).next!;
   const deepPageMs = time(() => queuePage(db, { after, limit: 100 }));
+  // first page + filtered total (one queuePage) per filter combination: median ms and the total
   const filters: Record<string, QueueFilter> = {
-    video: { video: 'video-300' },
+    none: {},
     split: { split: 'Validation_Set' },
-    pair: { given: 2, suggested: 5 },
+    video: { video: 'video-300' },
     given: { given: 3 },
     suggested: { suggested: 1 },
+    givenSuggested: { given: 2, suggested: 5 },
+    rule: { rule: 'all-agree' },
+    ruleAbsent: { rule: 'confident-learning' },
     scoreRange: { minScore: 0.2, maxScore: 0.3 },
     statusAll: { status: 'all' },
     decided: { status: 'decided' },
+    decidedActions: { status: 'decided', actions: ['accept', 'keep'] },
+    allActions: { status: 'all', actions: ['relabel'] },
+    splitGivenScore: { split: 'Train_Set', given: 3, minScore: 0.25, maxScore: 0.755 },
+    allAgree: { allAgree: true },
+    sparse: { split: 'Validation_Set', given: 2, suggested: 5, minScore: 0.97, status: 'all' },
+    videoGivenScore: { video: 'video-300', given: 1, minScore: 0.5 },
   };
-  const filterMs: Record<string, number> = {};
-  for (const [k, f] of Object.entries(filters)) filterMs[k] = time(page(f));
+  const queueMs: Record<string, { ms: number; total: number }> = {};
+  for (const [k, f] of Object.entries(filters)) queueMs[k] = { ms: time(page(f)), total: queuePage(db, { filter: f, limit: 1 }).total };
+  const at = (opts: Parameters<typeof queuePage>[1]) => () => queuePage(db, { limit: 100, ...opts });
+  const fromEndMs = time(at({ fromEnd: true }));
+  const fromEndSplitGivenMs = time(at({ fromEnd: true, filter: filters.splitGivenScore }));
+  const offset500kMs = time(at({ offset: Math.floor(FLAGS / 2) }));
+  const offset500kStatusAllMs = time(at({ offset: Math.floor(FLAGS / 2), filter: { status: 'all' } }));
+  const offset50kGivenMs = time(at({ offset: Math.floor(FLAGS / 20), filter: { given: 3 } }));
+  const offset900kMs = time(at({ offset: Math.floor(FLAGS * 0.9) }));
+  const mid = queuePage(db, { offset: Math.floor(FLAGS / 2), limit: 100 });
+  const cursor = { score: mid.items[99]!.score, id: mid.items[99]!.flagId };
+  const keysetMidMs = time(at({ after: cursor }));
+  const keysetMidOffset = queuePage(db, { after: cursor, limit: 100 }).offset;
+  const midFrame = mid.items[0]!.frameId;
+  const locateMs = time(() => locateInQueue(db, midFrame, {}));
+  const locatePosition = locateInQueue(db, midFrame, {}).position;
+  const locateFilteredMs = time(() => locateInQueue(db, midFrame, filters.splitGivenScore!));
+  const locateAbsentMs = time(() => locateInQueue(db, midFrame, { status: 'decided' }));
   const pairCountsColdMs = cold(() => pairCounts(db));
   const pairCountsMs = time(() => pairCounts(db));
   const pairCountsAllMs = time(() => pairCounts(db, 'all'));
@@ -134,7 +171,20 @@ try {
       firstPageColdMs,
       firstPageMs,
       deepPageMs,
-      filterMs,
+      queueMs,
+      fromEndMs,
+      fromEndSplitGivenMs,
+      offset500kMs,
+      offset500kStatusAllMs,
+      offset50kGivenMs,
+      offset900kMs,
+      keysetMidMs,
+      keysetMidOffset,
+      locateMs,
+      locatePosition,
+      locateFilteredMs,
+      locateAbsentMs,
+      decideSetupMs,
       pairCountsColdMs,
       pairCountsMs,
       pairCountsAllMs,

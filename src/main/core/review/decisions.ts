@@ -9,7 +9,7 @@
 //   skip     recorded, no label change; the flag stays open
 import { writeTransaction, type Db } from '../../../store/db';
 import { frameInfo } from '../../../store/dataset';
-import { currentFlagOf, getFlag, setFlagStatus } from '../../../store/flags';
+import { currentFlagOf, getFlag, refreshFrameDecision, setFlagStatus } from '../../../store/flags';
 import {
   flagHasEffectiveDecision,
   frameIdByRef,
@@ -115,6 +115,7 @@ function decideFrame(
   });
   if (after !== st.current) setCurrentLabel(db, frameId, after);
   if (flag && action !== 'skip' && flag.status !== 'decided') setFlagStatus(db, flag.id, 'decided');
+  if (action !== 'skip') refreshFrameDecision(db, frameId);
   return { frameId, before: st.current, after };
 }
 
@@ -195,6 +196,7 @@ function revert(db: Db, direction: 'undo' | 'redo', actor: string | null): Rever
       changes.push({ frameId: d.frame_id, before: st.current, after });
     }
     setGroupState(db, g.id, direction === 'undo' ? 'undone' : 'done');
+    for (const frameId of new Set(rows.map((d) => d.frame_id))) refreshFrameDecision(db, frameId);
     // a flag is decided while some applied decision (other than skip) refers to it
     for (const flagId of new Set(rows.filter((d) => d.action !== 'skip' && d.flag_id !== null).map((d) => d.flag_id!))) {
       if (!getFlag(db, flagId)) continue;

@@ -101,6 +101,8 @@ export async function validate(
 export interface FitCallbacks {
   /** At most every 250 ms and on an epoch's last step. */
   onStep?: (s: StepReport) => void;
+  /** Every trained step, unthrottled (the recorder stores them all). */
+  onEveryStep?: (s: StepReport) => void;
   /** Training and validation progress, alongside onStep and per validation batch. */
   onProgress?: (p: Progress) => void;
   onSkip?: (s: SkipReport) => void;
@@ -187,6 +189,7 @@ export async function fitCct(nets: readonly ResNet[], optimizers: CctOptimizers,
         sums.cons += loss.cons * p.count;
         sums.n += p.count;
         step = p.index + 1;
+        cb.onEveryStep?.({ epoch, step, steps, loss, lambda, lr: lr.backbone, imagesPerSec: sums.n / Math.max(trainSeconds, 1e-9) });
         const now = Date.now();
         if (now - lastEmit > 250 || step === steps) {
           lastEmit = now;

@@ -1,13 +1,15 @@
-// The run recorder: a training run's row, epoch metrics and checkpoints in the project, and the
-// run's status when it finishes, is cancelled or fails. What a run stores as its config lives here too.
+// The run recorder: a training run's row, its steps and epoch metrics and checkpoints in the project,
+// and the run's status when it finishes, is cancelled or fails. What a run stores as its config lives here too.
 import { join, resolve } from 'node:path';
-import type { EpochMetrics } from '../shared/api';
+import type { EpochMetrics, StepRecord } from '../shared/api';
 import { ProjectError, type Db } from '../store/db';
 import { createRun, getRun, listRuns, putEpochMetrics, updateRun, type RunKind, type RunRow } from '../store/runs';
+import { deleteStepsFrom, putSteps } from '../store/steps';
 import type { BackendInfo } from './backend';
 import type { CctOptimizers } from './cct';
 import { saveCheckpoint } from './checkpoint';
 import { parseTrainConfig, type TrainConfig } from './config';
+import type { StepReport } from './protocol';
 import type { ResNet } from './resnet';
 import type { RngState } from './rng';
 
@@ -61,9 +63,17 @@ export interface CheckpointContent {
   rngState: RngState;
 }
 
-/** Writes one training run: its row, its epoch metrics and its checkpoint after every epoch. */
+/** Steps are written this many at a time (one transaction), or after STEP_FLUSH_MS, whichever comes first. */
+export const STEP_BATCH = 500;
+export const STEP_FLUSH_MS = 5000;
+
+/** Writes one training run: its row, every step (in batches), its epoch metrics and its checkpoint after every epoch. */
 export class RunRecorder {
   private history: EpochMetrics[];
+  private pendingSteps: StepRecord[] = [];
+  private lastFlush = Date.now();
+  /** transactions of steps written (for tests and benchmarks) */
+  stepBatches = 0;
 
   private constructor(
     private readonly db: Db,
@@ -89,6 +99,12 @@ export class RunRecorder {
   /** The run trains again, from a checkpoint whose metrics history is `history`. */
   resumed(history: EpochMetrics[]): void {
     this.history = history;
+    // steps past the checkpoint (an epoch that was cut short) are trained again
+    deleteStepsFrom(
+      this.db,
+      this.runId,
+      history.reduce((n, m) => Math.max(n, m.epoch + 1), 0),
+    );
     updateRun(this.db, this.runId, { status: 'running', error: null, config: this.record });
   }
 
@@ -102,12 +118,47 @@ export class RunRecorder {
     });
   }
 
+  /** One trained step; buffered, written STEP_BATCH at a time so storing never holds up training. */
+  step(s: StepReport, now = Date.now()): void {
+    this.pendingSteps.push({
+      x: s.epoch * s.steps + s.step,
+      epoch: s.epoch,
+      step: s.step,
+      loss: { total: s.loss.total, sup: s.loss.sup, cons: s.loss.cons },
+      lambda: s.lambda,
+      lr: s.lr,
+      imagesPerSec: s.imagesPerSec,
+    });
+    if (this.pendingSteps.length >= STEP_BATCH || now - this.lastFlush >= STEP_FLUSH_MS) this.flushSteps(now);
+  }
+
+  /** Writes the buffered steps in one transaction. */
+  flushSteps(now = Date.now()): void {
+    this.lastFlush = now;
+    if (!this.pendingSteps.length) return;
+    const batch = this.pendingSteps;
+    this.pendingSteps = [];
+    putSteps(this.db, this.runId, batch);
+    this.stepBatches++;
+  }
+
+  /** Flushing while the run ends badly must not hide why it ended. */
+  private flushQuietly(): void {
+    try {
+      this.flushSteps();
+    } catch {
+      this.pendingSteps = [];
+    }
+  }
+
   pauseChanged(state: 'paused' | 'resumed'): void {
+    if (state === 'paused') this.flushQuietly();
     updateRun(this.db, this.runId, { status: state === 'paused' ? 'paused' : 'running' });
   }
 
   /** An epoch's metrics, then its checkpoint: a kill in between redoes the epoch, and the upsert rewrites the same row. */
   async epochEnd(metrics: EpochMetrics, epochsDone: number, content: CheckpointContent): Promise<void> {
+    this.flushSteps();
     putEpochMetrics(this.db, this.runId, {
       epoch: metrics.epoch,
       lossSup: metrics.loss.sup,
@@ -135,14 +186,17 @@ export class RunRecorder {
   }
 
   done(): void {
+    this.flushSteps();
     updateRun(this.db, this.runId, { status: 'done', error: null, finished: true });
   }
 
   cancelled(): void {
+    this.flushQuietly();
     updateRun(this.db, this.runId, { status: 'cancelled', error: 'cancelled; resume continues from the last checkpoint' });
   }
 
   failed(message: string): void {
+    this.flushQuietly();
     updateRun(this.db, this.runId, { status: 'failed', error: message, finished: true });
   }
 }

@@ -9,7 +9,7 @@ export const JOB_LABELS: Record<JobKind, string> = {
   'train.train': 'Training',
   'train.finetune': 'Fine-tuning',
   'train.pretrain': 'Pretraining',
-  'train.crossfit': 'Cross-fit',
+  'train.crossfit': 'Cross-fitting',
   infer: 'Inference',
   'flags.score': 'Scoring',
   'export.run': 'Export',

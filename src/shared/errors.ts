@@ -19,6 +19,15 @@ export class PathRefusedError extends Error {
   }
 }
 
+/** A request would overwrite something the caller has not said may go (an earlier export): 409. */
+export class ConflictError extends Error {
+  readonly status = 409;
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConflictError';
+  }
+}
+
 /**
  * Mark a domain error (one a caller matches by class, such as the CLI's ScoringError) as a
  * not-found, so hosts answer 404 without the error changing its class.
@@ -27,10 +36,10 @@ export function asNotFound<E extends Error>(e: E): E & { status: 404 } {
   return Object.assign(e, { status: 404 as const });
 }
 
-/** The status an error carries (NotFoundError, PathRefusedError, asNotFound, BusyError), or null. */
-export function errorStatus(e: unknown): 403 | 404 | 503 | null {
+/** The status an error carries (NotFoundError, PathRefusedError, ConflictError, asNotFound, BusyError), or null. */
+export function errorStatus(e: unknown): 403 | 404 | 409 | 503 | null {
   const s = (e as { status?: unknown } | null)?.status;
-  return s === 403 || s === 404 || s === 503 ? s : null;
+  return s === 403 || s === 404 || s === 409 || s === 503 ? s : null;
 }
 
 /**

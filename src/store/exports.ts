@@ -60,6 +60,24 @@ export function changedFrames(db: Db, limit = -1): ChangedFrame[] {
   ).all(limit) as ChangedFrame[];
 }
 
+/** A changed frame with the action of its standing decision (null: changed without one, e.g. by an older tool). */
+export type PreviewFrame = ChangedFrame & { action: ReviewAction | null };
+
+/** The export preview's rows: changedFrames' first `limit`, each with the action that changed it. */
+export function previewFrames(db: Db, limit: number): PreviewFrame[] {
+  return stmt(
+    db,
+    `SELECT c.*, (SELECT d.action FROM decisions d LEFT JOIN decision_groups g ON g.id = d.group_id
+                  WHERE d.frame_id = c.frameId AND d.action IN ('accept','relabel','keep','exclude') AND COALESCE(g.state, 'done') = 'done'
+                  ORDER BY d.id DESC LIMIT 1) AS action
+     FROM (SELECT f.id AS frameId, f.video_id AS videoId, v.name AS video, v.split AS split, f.idx AS idx,
+                  l.original_label AS original, l.current_label AS current
+           FROM labels l JOIN frames f ON f.id = l.frame_id JOIN videos v ON v.id = f.video_id
+           WHERE l.current_label != l.original_label ORDER BY f.video_id, f.idx LIMIT ?) c
+     ORDER BY c.videoId, c.idx`,
+  ).all(limit) as PreviewFrame[];
+}
+
 export interface LabelPairCount {
   from: number;
   to: number;
@@ -138,4 +156,10 @@ export interface ExportRow {
 
 export function listExports(db: Db): ExportRow[] {
   return stmt(db, 'SELECT * FROM exports ORDER BY id DESC').all() as ExportRow[];
+}
+
+/** The newest export recorded into `outPath` (as recorded: the resolved folder), if any. */
+export function lastExportTo(db: Db, outPath: string): { id: number; format: string; createdAt: string } | undefined {
+  return stmt(db, 'SELECT id, format, created_at AS createdAt FROM exports WHERE out_path = ? ORDER BY id DESC LIMIT 1').get(outPath) as
+    { id: number; format: string; createdAt: string } | undefined;
 }

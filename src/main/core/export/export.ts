@@ -4,7 +4,8 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Db } from '../../../store/db';
-import { changedFrames, labelChangeCounts, recordExport, type LabelPairCount } from '../../../store/exports';
+import { labelChangeCounts, previewFrames, recordExport, type LabelPairCount } from '../../../store/exports';
+import type { ReviewAction } from '../../../shared/api';
 import { writeAbawExport, writeAbawExportAsync, type AbawExportSummary } from './abaw-writer';
 import { ProgressTracker, throwIfAborted, type ProgressFn } from '../../../shared/progress';
 import { writeCsvExport } from './csv-writer';
@@ -128,7 +129,8 @@ function countChanged(db: Db): number {
 export interface ExportPreview {
   changed: number;
   pairs: LabelPairCount[];
-  first: { video: string; frame: number; original: number; cleaned: number }[];
+  /** action: the standing decision that made the change (null when none did) */
+  first: { video: string; frame: number; original: number; cleaned: number; action: ReviewAction | null }[];
 }
 
 /** What an export would change: counts per label pair and the first `limit` changed frames. */
@@ -137,6 +139,12 @@ export function exportPreview(db: Db, opts: { limit?: number } = {}): ExportPrev
   return {
     changed: pairs.reduce((s, p) => s + p.n, 0),
     pairs,
-    first: changedFrames(db, opts.limit ?? 20).map((c) => ({ video: c.video, frame: c.idx, original: c.original, cleaned: c.current })),
+    first: previewFrames(db, opts.limit ?? 20).map((c) => ({
+      video: c.video,
+      frame: c.idx,
+      original: c.original,
+      cleaned: c.current,
+      action: c.action,
+    })),
   };
 }

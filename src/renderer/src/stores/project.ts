@@ -1,11 +1,13 @@
 // The project: dataset overview, the import wizard's jobs, and (desktop only) which project is open.
 import { defineStore } from 'pinia';
 import { computed, ref } from 'vue';
-import type { DatasetInfoResult, JobInfo, Progress, RequestPayload } from '../../../shared/api';
+import type { DatasetFramesPage, DatasetInfoResult, FsListing, JobInfo, Progress, RequestPayload } from '../../../shared/api';
 import type { RecentProject } from '../../../preload/bridge';
 import { useApi } from '../api';
 
 export type ImportKind = 'import.abaw' | 'import.video' | 'import.images';
+
+export type FramesFilter = RequestPayload<'dataset.frames'>['filter'] & {};
 
 export interface FileIssue {
   file: string;
@@ -64,6 +66,11 @@ export const useProjectStore = defineStore('project', () => {
 
   const activeImport = computed(() => imports.value.find((i) => i.status === 'running') ?? null);
   const lastImport = computed(() => imports.value[imports.value.length - 1] ?? null);
+  /** The newest import of one kind: each tab of the wizard shows only its own. */
+  function lastImportOf(kind: ImportKind): ImportState | null {
+    for (let i = imports.value.length - 1; i >= 0; i--) if (imports.value[i]!.kind === kind) return imports.value[i]!;
+    return null;
+  }
   const isEmpty = computed(() => !!info.value && info.value.frames === 0);
 
   async function refresh(): Promise<void> {
@@ -174,7 +181,44 @@ export const useProjectStore = defineStore('project', () => {
     }
   }
 
+  /** One folder of the host's allowed roots (no path: the roots); refusals come back as errors. */
+  function listFolder(path?: string): Promise<FsListing> {
+    return api.request('fs.list', path ? { path } : {});
+  }
+
+  // The frame grid: every frame of the dataset, filtered in the store (SQLite), one page at a time.
+  const frameFilter = ref<FramesFilter>({});
+  const framesPage = ref<DatasetFramesPage | null>(null);
+  const framesError = ref<string | null>(null);
+  const framesLoading = ref(false);
+  const FRAMES_PAGE = 120;
+  let framesAsked = 0;
+
+  async function loadFrames(offset = 0): Promise<void> {
+    const asked = ++framesAsked;
+    framesLoading.value = true;
+    try {
+      const page = await api.request('dataset.frames', { filter: { ...frameFilter.value }, offset, limit: FRAMES_PAGE });
+      if (asked !== framesAsked) return; // a newer filter answered first
+      framesPage.value = page;
+      framesError.value = null;
+    } catch (e) {
+      if (asked === framesAsked) framesError.value = (e as Error).message;
+    } finally {
+      if (asked === framesAsked) framesLoading.value = false;
+    }
+  }
+
   return {
+    lastImportOf,
+    listFolder,
+    frameFilter,
+    framesPage,
+    framesError,
+    framesLoading,
+    framesPageSize: FRAMES_PAGE,
+    loadFrames,
+    frameUrl: (id: number) => api.frameUrl(id),
     pickPath,
     info,
     loading,

@@ -179,8 +179,8 @@ describe('CSV, report and preview', () => {
     expect(preview.changed).toBe(3);
     expect(preview.pairs[0]).toEqual({ from: 0, to: 4, n: 2 });
     expect(preview.first).toEqual([
-      { video: 'a_left', frame: 1, original: 0, cleaned: 4 },
-      { video: 'a_left', frame: 2, original: 0, cleaned: 4 },
+      { video: 'a_left', frame: 1, original: 0, cleaned: 4, action: 'accept' },
+      { video: 'a_left', frame: 2, original: 0, cleaned: 4, action: 'relabel' },
     ]);
     expect(listExports(db).map((e) => e.format)).toEqual(['report', 'csv']);
     expect(existsSync(join(out, 'review-report.json'))).toBe(true);

@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import type { ConcordCore } from '../shared/api';
 import { createCore } from './core/app';
 import { frameImageOf } from './core/frame-file';
+import { sourceFrame, sourceFrameDepsOf } from './core/source-frame';
 import { adaptUtilityProcess, type TrainerLauncher } from './core/jobs';
 import { isProjectDir } from '../store/db';
 import { APP_SCHEME, IPC } from '../shared/contract';
@@ -98,6 +99,17 @@ async function serveApp(request: Request): Promise<Response> {
   const headers = { 'Content-Security-Policy': CSP, 'X-Content-Type-Options': 'nosniff' };
   if (url.host !== 'app') return new Response('not found', { status: 404, headers });
   const frame = /^\/frames\/(\d{1,15})\.jpg$/.exec(url.pathname);
+  if (frame && url.searchParams.get('source') === '1') {
+    // the frame at source resolution, extracted from its video (core/source-frame.ts)
+    const deps = core ? sourceFrameDepsOf(core) : null;
+    const r = deps ? await sourceFrame(deps, Number(frame[1])) : { ok: false as const, status: 404, reason: 'source video not available' };
+    if (!r.ok) return new Response(r.reason, { status: r.status, headers });
+    try {
+      return new Response(await readFile(r.image.file), { headers: { ...headers, 'Content-Type': r.image.type } });
+    } catch {
+      return new Response('source frame missing on disk', { status: 404, headers });
+    }
+  }
   if (frame) {
     // The core checks containment; frameImageOf the magic bytes again, and names the type.
     const img = frameImageOf(Number(frame[1]), core?.framePath(Number(frame[1])));

@@ -12,6 +12,7 @@ import { isRequestName, type ConcordCore, type RequestName } from '../../shared/
 import { EVENT_NAMES } from '../../shared/contract';
 import { errorStatus } from '../../shared/errors';
 import { frameImageOf } from '../core/frame-file';
+import { sourceFrame, sourceFrameDepsOf } from '../core/source-frame';
 import { resolveStatic } from './static-path';
 
 export { resolveStatic };
@@ -107,7 +108,7 @@ function parseCookies(header: string | undefined): Record<string, string> {
   return out;
 }
 
-type ErrorStatus = 400 | 401 | 403 | 404 | 405 | 413 | 415 | 500 | 503;
+type ErrorStatus = 400 | 401 | 403 | 404 | 405 | 409 | 413 | 415 | 500 | 503;
 
 /** Which HTTP status a failed request maps to: a status the error carries (src/shared/errors.ts) wins. */
 export function statusForError(e: unknown): ErrorStatus {
@@ -238,6 +239,24 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       .pipe(res);
   }
 
+  /** `/frames/<id>.jpg?source=1`: the frame at its source video's resolution (core/source-frame.ts). */
+  async function handleSourceFrame(res: ServerResponse, id: string): Promise<void> {
+    const deps = sourceFrameDepsOf(core);
+    const frameId = Number(id);
+    if (!deps || !Number.isSafeInteger(frameId)) return sendText(res, 404, 'source video not available');
+    const r = await sourceFrame(deps, frameId);
+    if (!r.ok) return sendText(res, r.status, r.reason);
+    res.writeHead(200, {
+      ...SECURITY_HEADERS,
+      'Content-Type': r.image.type,
+      'Content-Length': String(r.image.size),
+      'Cache-Control': 'private, max-age=3600',
+    });
+    createReadStream(r.image.file)
+      .on('error', () => res.destroy())
+      .pipe(res);
+  }
+
   function handleStatic(req: IncomingMessage, res: ServerResponse, url: URL, rawPath: string): void {
     if (req.method !== 'GET' && req.method !== 'HEAD') return sendText(res, 405, 'method not allowed');
     const file = resolveStatic(staticDir, rawPath);
@@ -292,7 +311,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       if (api) return await handleApi(req, res, api[1]);
       if (rawPath.startsWith('/api/')) return sendJson(res, 404, { error: `unknown request ${rawPath.slice(5)}` });
       const frame = /^\/frames\/(\d{1,15})\.jpg$/.exec(rawPath);
-      if (frame) return handleFrame(res, frame[1]);
+      if (frame) return url.searchParams.get('source') === '1' ? await handleSourceFrame(res, frame[1]) : handleFrame(res, frame[1]);
       if (rawPath.startsWith('/frames/')) return sendText(res, 404, 'frames are served by numeric id only');
       return handleStatic(req, res, url, rawPath);
     })().catch((e) => {

@@ -9,6 +9,21 @@ export function labelName(label: number | null | undefined): string {
   return CLASS_NAMES[label] ?? `class ${label}`;
 }
 
+/** Fixed short names for tight places (cards), the full name in a tooltip beside them. */
+export const CLASS_SHORT: readonly string[] = ['Neutral', 'Anger', 'Disgust', 'Fear', 'Happy', 'Sad', 'Surprise', 'Other'];
+/** Fixed three-letter abbreviations (the pair matrix's columns). */
+export const CLASS_ABBR: readonly string[] = ['Neu', 'Ang', 'Dis', 'Fea', 'Hap', 'Sad', 'Sur', 'Oth'];
+
+export function shortName(label: number | null | undefined): string {
+  if (label === null || label === undefined || label < 0) return labelName(label);
+  return CLASS_SHORT[label] ?? labelName(label);
+}
+
+export function abbrName(label: number | null | undefined): string {
+  if (label === null || label === undefined || label < 0) return labelName(label);
+  return CLASS_ABBR[label] ?? labelName(label);
+}
+
 /** One colour per class, readable on light and dark backgrounds. */
 export const CLASS_COLOURS = ['#8a8f98', '#e5484d', '#46a758', '#8e4ec6', '#f5a524', '#3e63dd', '#12a594', '#d6409f'];
 

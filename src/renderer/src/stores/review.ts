@@ -1,4 +1,4 @@
-// Review: the flag queue (paged by keyset, shown virtualised), the focused frame's detail, the
+// Review: the flag queue (sparse pages by position, shown virtualised), the focused frame's detail, the
 // (given → suggested) pair counts, decisions with undo/redo, segments, and inference + scoring.
 import { defineStore } from 'pinia';
 import { computed, ref, shallowRef, triggerRef } from 'vue';
@@ -11,6 +11,7 @@ import type {
   Progress,
   QueueFilter,
   QueueItem,
+  QueuePage,
   ReviewAction,
   ReviewCounts,
   ScoreSummary,
@@ -21,26 +22,33 @@ import { useApi } from '../api';
 import { isTrainJob } from '../jobs';
 import { runJob } from '../job-result';
 import { labelName } from '../format';
+import { MAX_PAGES, pageOf, pagesToEvict, pagesToFetch, parseGoTo, positionText, QUEUE_PAGE } from '../queue-window';
 
-const PAGE = 500;
+/** review.queue's filter, as the Review view sets it (the contract's QueueFilter). */
+export type ReviewFilter = QueueFilter;
 
 export const useReviewStore = defineStore('review', () => {
   const api = useApi();
   const counts = ref<ReviewCounts | null>(null);
   const pairs = ref<PairCount[]>([]);
-  const filter = ref<QueueFilter>({ status: 'open' });
-  /** Loaded queue items, in score order; `total` may be larger (more pages). */
-  const items = shallowRef<QueueItem[]>([]);
+  const filter = ref<ReviewFilter>({ status: 'open' });
+  /**
+   * The filtered queue as sparse pages by position (queue-window.ts): page p holds items
+   * p*QUEUE_PAGE.. A decided item stays in place, marked, until the queue reloads.
+   */
+  const pages = shallowRef(new Map<number, QueueItem[]>());
   const total = ref(0);
-  const nextCursor = ref<{ score: number; id: number } | null>(null);
   const loadingPage = ref(false);
   const focus = ref(0);
   const selection = ref(new Set<number>());
   const anchor = ref<number | null>(null);
   const detail = ref<FrameDetail | null>(null);
   const detailError = ref<string | null>(null);
+  /** Why the detail shows a frame that is not the focused card (go-to outside the filtered queue). */
+  const detailNote = ref<string | null>(null);
   const context = ref(4);
   const segments = ref<SegmentItem[]>([]);
+  const segmentFocus = ref(0);
   const error = ref<string | null>(null);
   const lastAction = ref<string | null>(null);
   const job = ref<{ jobId: string; kind: JobKind; status: JobInfo['status']; progress: Progress | null; error: string | null } | null>(
@@ -58,11 +66,124 @@ export const useReviewStore = defineStore('review', () => {
   const bulk = ref<{ jobId: string; progress: Progress } | null>(null);
   /** The scoring job while it runs. */
   const scoreJob = ref<{ jobId: string; progress: Progress | null } | null>(null);
+  /** Video names met so far (queue items, details): the video filter's suggestions. */
+  const knownVideos = ref<string[]>([]);
 
-  const focused = computed(() => items.value[focus.value] ?? null);
-  const hasMore = computed(() => nextCursor.value !== null);
+  function itemAt(i: number): QueueItem | undefined {
+    return pages.value.get(pageOf(i))?.[i - pageOf(i) * QUEUE_PAGE];
+  }
+  function loadedEntries(): [number, QueueItem][] {
+    const out: [number, QueueItem][] = [];
+    for (const [p, list] of pages.value) list.forEach((it, k) => out.push([p * QUEUE_PAGE + k, it]));
+    return out;
+  }
+  function indexOfFrame(frameId: number): number {
+    for (const [i, it] of loadedEntries()) if (it.frameId === frameId) return i;
+    return -1;
+  }
+  /** Replace loaded items (by position) and tell the views. */
+  function patchItems(change: (it: QueueItem) => QueueItem | null): void {
+    let touched = false;
+    for (const [p, list] of pages.value) {
+      let copy: QueueItem[] | null = null;
+      list.forEach((it, k) => {
+        const next = change(it);
+        if (next && next !== it) {
+          copy ??= [...list];
+          copy[k] = next;
+        }
+      });
+      if (copy) {
+        pages.value.set(p, copy);
+        touched = true;
+      }
+    }
+    if (touched) triggerRef(pages);
+  }
+  const loadedCount = computed(() => [...pages.value.values()].reduce((s, l) => s + l.length, 0));
+  const focused = computed(() => itemAt(focus.value) ?? null);
+  const hasMore = computed(() => loadedCount.value < total.value);
+  const position = computed(() => positionText(focus.value, total.value));
 
   let generation = 0;
+  const inFlight = new Map<number, Promise<void>>();
+
+  function noteVideos(names: Iterable<string>): void {
+    const set = new Set(knownVideos.value);
+    const before = set.size;
+    for (const n of names) if (set.size < 5000) set.add(n);
+    if (set.size !== before) knownVideos.value = [...set].sort();
+  }
+
+  /**
+   * The server offset of local position `i`: the loaded items before it that left the filtered
+   * queue since it loaded (decided while showing open flags, reopened while showing decided ones)
+   * no longer count there.
+   */
+  function serverOffset(i: number): number {
+    const status = filter.value.status ?? 'open';
+    if (status === 'all') return i;
+    let gone = 0;
+    for (const [k, it] of loadedEntries()) if (k < i && it.status !== status) gone++;
+    return Math.max(0, i - gone);
+  }
+
+  function fetchPage(p: number): Promise<void> {
+    const running = inFlight.get(p);
+    if (running) return running;
+    if (pages.value.has(p)) return Promise.resolve();
+    const gen = generation;
+    const work = (async () => {
+      loadingPage.value = true;
+      try {
+        const page = (await api.request('review.queue', {
+          filter: filter.value,
+          offset: serverOffset(p * QUEUE_PAGE),
+          limit: QUEUE_PAGE,
+        })) as QueuePage;
+        if (gen !== generation) return;
+        pages.value.set(p, page.items);
+        triggerRef(pages);
+        noteVideos(page.items.map((it) => it.video));
+      } catch (e) {
+        if (gen === generation) error.value = (e as Error).message;
+      } finally {
+        inFlight.delete(p);
+        if (gen === generation) loadingPage.value = inFlight.size > 0;
+      }
+    })();
+    inFlight.set(p, work);
+    return work;
+  }
+
+  /**
+   * Drop the pages farthest from the view when too many are held; never the focused card's page
+   * nor one holding an item that left the filtered queue (its position still counts, see serverOffset).
+   */
+  function evict(keepFrom: number, keepTo: number): void {
+    const status = filter.value.status ?? 'open';
+    const focusPage = pageOf(focus.value);
+    const pinned = [...pages.value.keys()].filter(
+      (p) => p === focusPage || (status !== 'all' && pages.value.get(p)!.some((it) => it.status !== status)),
+    );
+    const candidates = [...pages.value.keys()].filter((p) => !pinned.includes(p));
+    const drop = pagesToEvict(candidates, keepFrom, keepTo, Math.max(1, MAX_PAGES - pinned.length));
+    if (!drop.length) return;
+    for (const p of drop) pages.value.delete(p);
+    triggerRef(pages);
+  }
+
+  /** Load the pages holding positions first..last (the grid's visible rows and a few more). */
+  async function ensureRange(first: number, last: number): Promise<void> {
+    const want = pagesToFetch(first, last, total.value, (p) => pages.value.has(p) || inFlight.has(p));
+    await Promise.all(want.map(fetchPage));
+    evict(pageOf(first), pageOf(last));
+  }
+
+  /** Load everything up to position `upTo` (kept for callers that think in a prefix). */
+  async function ensureLoaded(upTo: number): Promise<void> {
+    await ensureRange(Math.max(0, upTo - QUEUE_PAGE), upTo);
+  }
 
   async function refreshCounts(): Promise<void> {
     try {
@@ -77,47 +198,30 @@ export const useReviewStore = defineStore('review', () => {
     }
   }
 
-  async function reload(): Promise<void> {
+  async function reload(keepFocus = false): Promise<void> {
     const gen = ++generation;
-    nextCursor.value = null;
+    const wasFocus = focus.value;
+    inFlight.clear();
     error.value = null;
     loadingPage.value = true;
     try {
-      const page = await api.request('review.queue', { filter: filter.value, limit: PAGE });
+      const page = (await api.request('review.queue', { filter: filter.value, offset: 0, limit: QUEUE_PAGE })) as QueuePage;
       if (gen !== generation) return;
-      items.value = page.items;
+      pages.value = new Map([[0, page.items]]);
       total.value = page.total;
-      nextCursor.value = page.next;
+      noteVideos(page.items.map((it) => it.video));
       focus.value = 0;
       selection.value = new Set();
       anchor.value = null;
-      await loadDetail();
+      detailNote.value = null;
+      if (keepFocus && wasFocus > 0 && wasFocus < page.total) await focusAt(wasFocus);
+      else await loadDetail();
     } catch (e) {
       if (gen === generation) error.value = (e as Error).message;
     } finally {
       if (gen === generation) loadingPage.value = false;
     }
     void refreshCounts();
-  }
-
-  /** Load pages until `upTo` items are loaded (or the queue ends). */
-  async function ensureLoaded(upTo: number): Promise<void> {
-    if (loadingPage.value) return;
-    const gen = generation;
-    loadingPage.value = true;
-    try {
-      while (nextCursor.value && items.value.length < upTo && gen === generation) {
-        const page = await api.request('review.queue', { filter: filter.value, after: nextCursor.value, limit: PAGE });
-        if (gen !== generation) return;
-        items.value = [...items.value, ...page.items];
-        nextCursor.value = page.next;
-        total.value = Math.max(page.total, items.value.length);
-      }
-    } catch (e) {
-      error.value = (e as Error).message;
-    } finally {
-      if (gen === generation) loadingPage.value = false;
-    }
   }
 
   /** The newest detail request wins: a slow answer never replaces what the user went to since. */
@@ -130,6 +234,7 @@ export const useReviewStore = defineStore('review', () => {
       if (seq !== detailSeq) return;
       detail.value = d;
       detailError.value = null;
+      noteVideos([d.video]);
     } catch (e) {
       if (seq === detailSeq) detailError.value = (e as Error).message;
     }
@@ -137,6 +242,7 @@ export const useReviewStore = defineStore('review', () => {
 
   async function loadDetail(): Promise<void> {
     const item = focused.value;
+    detailNote.value = null;
     if (!item) {
       detailSeq++;
       detail.value = null;
@@ -145,9 +251,9 @@ export const useReviewStore = defineStore('review', () => {
     await fetchDetail(item.frameId);
   }
 
-  /** Show any frame in the detail panel (a neighbour, a timeline position); focus it if it is queued. */
+  /** Show any frame in the detail panel (a neighbour, a timeline position); focus it if it is loaded in the queue. */
   async function showFrame(frameId: number): Promise<void> {
-    const i = items.value.findIndex((it) => it.frameId === frameId);
+    const i = indexOfFrame(frameId);
     if (i >= 0) return setFocus(i);
     await fetchDetail(frameId);
   }
@@ -165,43 +271,116 @@ export const useReviewStore = defineStore('review', () => {
     } catch {
       // no such frame: fall through to the nearest flag
     }
-    let best = -1;
-    items.value.forEach((it, i) => {
-      if (it.video === d.video && (best < 0 || Math.abs(it.idx - idx) < Math.abs(items.value[best].idx - idx))) best = i;
-    });
-    if (best >= 0) setFocus(best);
+    let best: [number, QueueItem] | null = null;
+    for (const e of loadedEntries()) {
+      if (e[1].video === d.video && (!best || Math.abs(e[1].idx - idx) < Math.abs(best[1].idx - idx))) best = e;
+    }
+    if (best) setFocus(best[0]);
   }
 
-  async function setFilter(f: Partial<QueueFilter>): Promise<void> {
-    const next: QueueFilter = { ...filter.value, ...f };
-    for (const k of Object.keys(next) as (keyof QueueFilter)[]) if (next[k] === undefined) delete next[k];
+  async function setFilter(f: Partial<ReviewFilter>, replace = false): Promise<void> {
+    const next: ReviewFilter = replace ? { status: 'open', ...f } : { ...filter.value, ...f };
+    for (const k of Object.keys(next) as (keyof ReviewFilter)[]) {
+      const v = next[k];
+      if (v === undefined || (Array.isArray(v) && !v.length)) delete next[k];
+    }
+    // the decided-only fields mean nothing for open flags
+    if ((next.status ?? 'open') === 'open') delete next.actions;
     filter.value = next;
     await reload();
   }
 
-  function setFocus(i: number): void {
-    if (!items.value.length) return;
+  /** Focus position i of the filtered queue, loading its page first when it is not loaded. */
+  async function focusAt(i: number): Promise<void> {
+    if (total.value <= 0) return;
     const clamped = Math.max(0, Math.min(i, total.value - 1));
-    if (clamped >= items.value.length) {
-      void ensureLoaded(clamped + 1).then(() => {
-        focus.value = Math.min(clamped, items.value.length - 1);
-        void loadDetail();
-      });
-      return;
-    }
+    if (!itemAt(clamped)) await ensureRange(clamped, clamped);
+    if (!itemAt(clamped)) return;
     focus.value = clamped;
+    detailNote.value = null;
     void loadDetail();
-    if (clamped > items.value.length - 50) void ensureLoaded(items.value.length + PAGE);
+    // the next page too, so moving on never waits
+    void ensureRange(clamped, clamped + 40);
+  }
+
+  function setFocus(i: number): void {
+    void focusAt(i);
+  }
+
+  /** End: the last flag of the filtered queue, as the core counts it now. */
+  async function focusLast(): Promise<void> {
+    try {
+      const page = (await api.request('review.queue', { filter: filter.value, fromEnd: true, limit: 1 })) as QueuePage;
+      if (!page.items.length) return;
+      if (page.total !== total.value) {
+        // decisions since the queue loaded moved positions: start over from the core's numbering
+        generation++;
+        inFlight.clear();
+        total.value = page.total;
+        const at = page.offset;
+        pages.value = new Map();
+        const p = pageOf(at);
+        if (at === p * QUEUE_PAGE) pages.value.set(p, page.items);
+        triggerRef(pages);
+      }
+      await focusAt(total.value - 1);
+    } catch (e) {
+      error.value = (e as Error).message;
+    }
+  }
+
+  /**
+   * Go to a frame by `video:frame` or frame id: focus it when it is in the filtered queue, else show
+   * it in the detail panel with a note saying so.
+   */
+  async function goTo(text: string): Promise<boolean> {
+    const ref0 = parseGoTo(text);
+    if (!ref0) {
+      detailError.value = `"${text}" is not video:frame or a frame id`;
+      return false;
+    }
+    try {
+      const r = await api.request('review.locate', { ref: ref0.ref, filter: filter.value });
+      if (r.position !== null && r.position !== undefined) {
+        if (r.total !== total.value) await reload();
+        const local = localPosition(r.position, r.frameId);
+        await focusAt(local);
+        if (focused.value?.frameId === r.frameId) return true;
+      }
+      await fetchDetail(r.frameId);
+      detailNote.value =
+        r.flagId === null
+          ? 'This frame has no flag from the current scoring.'
+          : 'This frame is not in the filtered queue (see the filters).';
+      return true;
+    } catch (e) {
+      detailError.value = (e as Error).message;
+      return false;
+    }
+  }
+
+  /** The local position of the core's position `p` (items that left the queue since it loaded are still shown). */
+  function localPosition(p: number, frameId: number): number {
+    const known = indexOfFrame(frameId);
+    if (known >= 0) return known;
+    const status = filter.value.status ?? 'open';
+    if (status === 'all') return p;
+    let i = p;
+    for (const [k, it] of loadedEntries().sort((a, b) => a[0] - b[0])) if (k <= i && it.status !== status) i++;
+    return i;
   }
 
   /** Click, shift-click (range) and ctrl/cmd-click (toggle) selection. */
   function click(i: number, mods: { shift?: boolean; toggle?: boolean } = {}): void {
-    const item = items.value[i];
+    const item = itemAt(i);
     if (!item) return;
     if (mods.shift && anchor.value !== null) {
       const [a, b] = [Math.min(anchor.value, i), Math.max(anchor.value, i)];
       const s = new Set(selection.value);
-      for (let k = a; k <= b; k++) if (items.value[k]) s.add(items.value[k].frameId);
+      for (let k = a; k <= b; k++) {
+        const it = itemAt(k);
+        if (it) s.add(it.frameId);
+      }
       selection.value = s;
     } else if (mods.toggle) {
       const s = new Set(selection.value);
@@ -220,10 +399,26 @@ export const useReviewStore = defineStore('review', () => {
     selection.value = new Set();
   }
 
+  /** The next open flag after `from` among the loaded ones (else simply the next position). */
   function nextOpen(from: number): number {
-    for (let i = from + 1; i < items.value.length; i++) if (items.value[i].status === 'open') return i;
-    return Math.min(from + 1, Math.max(0, items.value.length - 1));
+    for (let i = from + 1; i < total.value; i++) {
+      const it = itemAt(i);
+      if (!it) break;
+      if (it.status === 'open') return i;
+    }
+    return Math.min(from + 1, Math.max(0, total.value - 1));
   }
+
+  const describe = (action: ReviewAction, label?: number) =>
+    action === 'relabel'
+      ? `relabelled as ${labelName(label)}`
+      : action === 'accept'
+        ? 'accepted the suggestion'
+        : action === 'keep'
+          ? 'kept the given label'
+          : action === 'exclude'
+            ? 'excluded'
+            : 'skipped';
 
   /** Decide on the selection, or on the focused frame; then move on to the next open one. */
   async function decide(action: ReviewAction, label?: number, frameIds?: number[]): Promise<void> {
@@ -233,20 +428,10 @@ export const useReviewStore = defineStore('review', () => {
     try {
       const r = await api.request('review.decide', { frameIds: ids, action, ...(label !== undefined ? { label } : {}) });
       const set = new Set(ids);
-      items.value = items.value.map((it) =>
-        set.has(it.frameId) ? { ...it, status: action === 'skip' ? it.status : 'decided', current: labelAfter(action, it, label) } : it,
+      patchItems((it) =>
+        set.has(it.frameId) ? { ...it, status: action === 'skip' ? it.status : 'decided', current: labelAfter(action, it, label) } : null,
       );
-      const what =
-        action === 'relabel'
-          ? `relabelled as ${labelName(label)}`
-          : action === 'accept'
-            ? 'accepted the suggestion'
-            : action === 'keep'
-              ? 'kept the given label'
-              : action === 'exclude'
-                ? 'excluded'
-                : 'skipped';
-      lastAction.value = `${r.decided} frame${r.decided === 1 ? '' : 's'} ${what}`;
+      lastAction.value = `${r.decided} frame${r.decided === 1 ? '' : 's'} ${describe(action, label)}`;
       selection.value = new Set();
       if (!frameIds) setFocus(nextOpen(focus.value));
       void refreshCounts();
@@ -269,6 +454,7 @@ export const useReviewStore = defineStore('review', () => {
   async function loadSegments(): Promise<void> {
     try {
       segments.value = await api.request('review.segments', { filter: filter.value, limit: 200 });
+      segmentFocus.value = Math.max(0, Math.min(segmentFocus.value, segments.value.length - 1));
     } catch (e) {
       error.value = (e as Error).message;
     }
@@ -281,21 +467,21 @@ export const useReviewStore = defineStore('review', () => {
 
   /** Items whose frames changed elsewhere (undo/redo, another window): refetch them. */
   async function refreshFrames(frameIds: number[]): Promise<void> {
-    const loaded = new Map(items.value.map((it, i) => [it.frameId, i]));
-    const hit = frameIds.filter((id) => loaded.has(id));
-    if (hit.length > 200) return reload();
+    const wanted = new Set(frameIds);
+    const hit = loadedEntries()
+      .filter(([, it]) => wanted.has(it.frameId))
+      .map(([, it]) => it.frameId);
+    if (hit.length > 200) return reload(true);
     const details = await Promise.all(
       hit.map((frameId) => api.request('review.frame', { frameId, context: 0, timeline: false }).catch(() => null)),
     );
-    const copy = [...items.value];
-    for (const d of details) {
-      if (!d) continue;
-      const i = loaded.get(d.frameId)!;
-      copy[i] = d.flag ? { ...copy[i], ...d.flag } : { ...copy[i], current: d.current };
-    }
-    items.value = copy;
-    triggerRef(items);
-    if (focused.value && frameIds.includes(focused.value.frameId)) void loadDetail();
+    const byId = new Map(details.filter((d): d is FrameDetail => d !== null).map((d) => [d.frameId, d]));
+    patchItems((it) => {
+      const d = byId.get(it.frameId);
+      if (!d) return null;
+      return d.flag ? { ...it, ...d.flag } : { ...it, current: d.current };
+    });
+    if (focused.value && wanted.has(focused.value.frameId)) void loadDetail();
   }
 
   async function startInference(runId?: number): Promise<void> {
@@ -372,30 +558,40 @@ export const useReviewStore = defineStore('review', () => {
     counts,
     pairs,
     filter,
-    items,
+    pages,
+    itemAt,
+    loadedCount,
     total,
     hasMore,
     loadingPage,
     focus,
     focused,
+    position,
     selection,
     detail,
     detailError,
+    detailNote,
     context,
     segments,
+    segmentFocus,
     error,
     lastAction,
     job,
     scoring,
     lastScore,
     scoreJob,
+    knownVideos,
     cancelScore,
     refreshCounts,
     reload,
     ensureLoaded,
+    ensureRange,
     loadDetail,
     setFilter,
     setFocus,
+    focusAt,
+    focusLast,
+    goTo,
     showFrame,
     seek,
     click,

@@ -3,11 +3,18 @@
 // no options, `infer`, `flags` with no options; then the stored open flags against the generator's
 // ground_truth.csv (which the code under test never reads). One JSON line per seed and noise kind,
 // then a summary. The CLI is spawned as a user runs it, so the timings include process start.
+// With `--dataset images` the same frames are imported as an image list instead (`import images
+// --format csv`, one `path,label,split` row per labelled crop): an image-level dataset, scored
+// without temporal smoothing, its ground truth matched by image path.
+// With `--out-of-sample K` the path is the UI's when its plan picks out-of-sample scoring: the
+// default train, then a K-fold cross-fit by video (`crossfit --folds K`, no other options), then
+// `flags --rescore` on the cross-fit's out-of-sample predictions.
 // Usage: npx tsx bench/default-path.ts [--kinds symmetric,pairflip,segment] [--seeds 1,2] [--noise 0.3]
-//        [--videos 12] [--frames 150] [--train-command train] [--train-args "--epochs 5"] [--flags-args ""] [--keep DIR]
+//        [--videos 12] [--frames 150] [--dataset abaw|images] [--train-command train] [--train-args "--epochs 5"]
+//        [--flags-args ""] [--keep DIR]
 import { spawnSync } from 'node:child_process';
 import { cpus } from 'node:os';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -26,8 +33,36 @@ const { values } = parseArgs({
     'train-command': { type: 'string', default: 'train' },
     'flags-args': { type: 'string', default: '' },
     keep: { type: 'string' },
+    dataset: { type: 'string', default: 'abaw' },
+    'out-of-sample': { type: 'string' },
   },
 });
+if (values.dataset !== 'abaw' && values.dataset !== 'images') throw new Error(`--dataset must be abaw or images, got ${values.dataset}`);
+
+/**
+ * An image list of the demo's labelled crops (`path,label,split`, paths relative to cropped_aligned)
+ * and the map from each image path back to its track and frame, for the ground truth.
+ */
+function writeImageList(data: string): { list: string; root: string; refOf: Map<string, string> } {
+  const root = join(data, 'cropped_aligned');
+  const rows = ['path,label,split'];
+  const refOf = new Map<string, string>();
+  for (const split of readdirSync(join(data, 'annotations'))) {
+    for (const file of readdirSync(join(data, 'annotations', split))) {
+      const track = file.replace(/\.txt$/, '');
+      const labels = readFileSync(join(data, 'annotations', split, file), 'utf8').trimEnd().split('\n').slice(1);
+      labels.forEach((l, k) => {
+        if (Number(l) < 0) return;
+        const path = `${track}/${String(k + 1).padStart(5, '0')}.jpg`;
+        rows.push(`${path},${l.trim()},${split}`);
+        refOf.set(path, `${track}:${k + 1}`);
+      });
+    }
+  }
+  const list = join(data, 'images.csv');
+  writeFileSync(list, rows.join('\n') + '\n');
+  return { list, root, refOf };
+}
 
 const CLI = join(import.meta.dirname, '..', 'bin', 'concord.mjs');
 
@@ -63,21 +98,35 @@ for (const kind of values.kinds!.split(',')) {
         String(seed),
       ]);
       concord(['init', proj]);
-      concord(['import', 'abaw', proj, '--annotations', join(data, 'annotations'), '--frames', join(data, 'cropped_aligned')]);
+      const images = values.dataset === 'images' ? writeImageList(data) : null;
+      if (images) concord(['import', 'images', proj, '--list', images.list, '--root', images.root, '--format', 'csv']);
+      else concord(['import', 'abaw', proj, '--annotations', join(data, 'annotations'), '--frames', join(data, 'cropped_aligned')]);
       const train = concord([values['train-command']!, proj, ...split(values['train-args']!)]);
-      const infer = concord(['infer', proj]);
-      const flags = concord(['flags', proj, '--json', '--top', '100000', ...split(values['flags-args']!)]);
+      // a cross-fit predicts each video while it trains (out-of-sample): there is nothing to infer
+      const oos = values['out-of-sample'];
+      // a cross-fit predicts each video while it trains (out-of-sample): there is nothing to infer
+      const infer = values['train-command'] === 'crossfit' || oos ? { seconds: 0, out: '' } : concord(['infer', proj]);
+      const crossfit = oos ? concord(['crossfit', proj, '--folds', oos]) : null;
+      const flags = concord(['flags', proj, '--json', '--top', '100000', ...(oos ? ['--rescore'] : []), ...split(values['flags-args']!)]);
       const seconds = (Date.now() - t) / 1000;
       const truth = readGroundTruth(join(data, 'ground_truth.csv'));
       const db = openDb(proj, { readonly: true });
       try {
         const labelled = db
           .prepare(
-            'SELECT v.name AS video, f.idx, l.current_label AS label FROM frames f JOIN videos v ON v.id = f.video_id JOIN labels l ON l.frame_id = f.id WHERE l.current_label >= 0',
+            'SELECT v.name AS video, f.idx, f.image_path AS imagePath, l.current_label AS label FROM frames f JOIN videos v ON v.id = f.video_id JOIN labels l ON l.frame_id = f.id WHERE l.current_label >= 0',
           )
-          .all() as { video: string; idx: number; label: number }[];
+          .all() as { video: string; idx: number; imagePath: string | null; label: number }[];
+        // the ground truth's track:frame of a stored frame (an image list's frames by their path)
+        const truthRef = (f: { video: string; idx: number; imagePath: string | null }) => {
+          if (!images) return `${f.video}:${f.idx}`;
+          const rel = f.imagePath?.split(/[\\/]/).slice(-2).join('/');
+          const ref = rel === undefined ? undefined : images.refOf.get(rel);
+          if (ref === undefined) throw new Error(`image ${f.imagePath} of ${f.video}:${f.idx} is not in the list written`);
+          return ref;
+        };
         const wrong = new Set(
-          labelled.filter((f) => (truth.get(`${f.video}:${f.idx}`) ?? f.label) !== f.label).map((f) => `${f.video}:${f.idx}`),
+          labelled.filter((f) => (truth.get(truthRef(f)) ?? f.label) !== f.label).map((f) => `${f.video}:${f.idx}`),
         );
         const open = JSON.parse(flags.out.split('\n').find((l) => l.startsWith('{'))!) as {
           degenerate: unknown;
@@ -88,6 +137,7 @@ for (const kind of values.kinds!.split(',')) {
         const cfg = JSON.parse(run.config) as Record<string, unknown>;
         const row = {
           bench: 'default-path',
+          dataset: values.dataset,
           kind,
           seed,
           noise: Number(values.noise),
@@ -100,6 +150,7 @@ for (const kind of values.kinds!.split(',')) {
           seconds: {
             total: Math.round(seconds),
             train: Math.round(train.seconds),
+            ...(crossfit ? { crossfit: Math.round(crossfit.seconds) } : {}),
             infer: Math.round(infer.seconds),
             flags: Math.round(flags.seconds),
           },
@@ -113,6 +164,7 @@ for (const kind of values.kinds!.split(',')) {
             backend: run.backend,
           },
           trainCommand: [values['train-command'], values['train-args']].filter(Boolean).join(' '),
+          ...(oos ? { outOfSample: { folds: Number(oos), source: (open as { source?: unknown }).source ?? null } } : {}),
         };
         rows.push(row);
         console.log(JSON.stringify(row));
@@ -138,4 +190,4 @@ const byKind = Object.fromEntries(
     ];
   }),
 );
-console.log(JSON.stringify({ bench: 'default-path', summary: byKind, machine: { cpus: cpus().length, model: cpus()[0]?.model } }));
+console.log(JSON.stringify({ bench: 'default-path', dataset: values.dataset, summary: byKind, machine: { cpus: cpus().length, model: cpus()[0]?.model } }));

@@ -43,7 +43,7 @@ Usage:
   concord decide <project> --frame VIDEO:FRAME --action accept|relabel:K|keep|exclude|skip
   concord decisions <project> [--top N] [--json]   each decided frame once: its action and final label
   concord undo <project> | concord redo <project>
-  concord export <project> --format abaw|csv|report --out DIR
+  concord export <project> --format abaw|csv|report --out DIR [--overwrite | --new-folder]
   concord serve <project> [--port P] [--host H] [--allow-remote] [--data DIR]...
                           the UI in a browser; each --data DIR is a folder its imports may read
 
@@ -54,7 +54,7 @@ type Info = Omit<DatasetInfoResult, 'project' | 'classNames'>;
 
 function printInfo(io: Io, info: Info): void {
   io.out(
-    `videos ${info.videos}  frames ${info.frames}  labelled ${info.labelledFrames}  trainable ${info.trainableFrames}  missing crops ${info.missingCrops}  reviewed ${info.reviewedFrames}`,
+    `videos ${info.videos}  frames ${info.frames}  labelled ${info.labelledFrames}  trainable ${info.trainableFrames}  missing crops ${info.missingCrops}  decided ${info.decidedFrames}  changed ${info.changedFrames}`,
   );
   for (const [name, s] of Object.entries(info.splits)) {
     io.out(`  ${name}: ${s.videos} videos, ${s.frames} frames, ${s.labelled} labelled, ${s.missingCrops} missing crops`);

@@ -39,6 +39,14 @@ export const QueueFilter = z
     maxScore: z.number().optional(),
     rule: FlagRule.optional(),
     status: z.enum(['open', 'decided', 'all']).optional(),
+    /**
+     * Only flags whose frame's standing decision (the newest one not undone) is one of these. It is
+     * the frame's, whatever the flag's status: with status 'open' it matches the few flags raised
+     * again on a decided frame (a keep against stronger evidence). An empty list is no constraint.
+     */
+    actions: z.array(z.enum(['relabel', 'accept', 'keep', 'exclude'])).optional(),
+    /** only flags where every network agreed (true) or did not (false) */
+    allAgree: z.boolean().optional(),
   })
   .strict();
 export type QueueFilter = z.infer<typeof QueueFilter>;
@@ -93,6 +101,20 @@ export const requests = {
   'train.resume': z.object({ jobId: z.string() }).strict(),
   'runs.list': z.object({}).strict(),
   'runs.metrics': z.object({ runId: z.number().int() }).strict(),
+  /**
+   * A run's stored training steps: by default downsampled for a chart (at most maxPoints, each a
+   * stored step: per bucket of x the steps with the lowest and highest total loss, plus the first
+   * and last step); with `full`, every step with x > after in order, a page of `limit` at a time.
+   */
+  'runs.steps': z
+    .object({
+      runId: z.number().int(),
+      maxPoints: z.number().int().min(4).max(100_000).default(2000),
+      full: z.boolean().optional(),
+      after: z.number().int().optional(),
+      limit: z.number().int().min(1).max(100_000).default(50_000),
+    })
+    .strict(),
   'infer.start': z
     .object({
       /** default: the newest run */
@@ -112,15 +134,24 @@ export const requests = {
       detail: z.boolean().optional(),
     })
     .strict(),
+  /** Out-of-sample scoring's plan: folds by video, the estimate on this machine, whether it is the default. */
+  'flags.plan': z.object({}).strict(),
   'review.queue': z
     .object({
       filter: QueueFilter.default({}),
       after: z.object({ score: z.number(), id: z.number().int() }).optional(),
+      /** 0-based position in the filtered queue to start at (not with `after`) */
+      offset: z.number().int().min(0).optional(),
+      /** the last page of the filtered queue, items still in queue order (not with `after` or `offset`) */
+      fromEnd: z.boolean().optional(),
       limit: z.number().int().min(1).max(1000).default(100),
       /** also reply with each item's runId, videoId and imagePath */
       detail: z.boolean().optional(),
     })
-    .strict(),
+    .strict()
+    .refine((p) => [p.after !== undefined, p.offset !== undefined, p.fromEnd === true].filter(Boolean).length <= 1, {
+      message: 'give at most one of after, offset and fromEnd',
+    }),
   'review.pairs': z.object({ status: z.enum(['open', 'decided', 'all']).optional() }).strict(),
   'review.frame': z
     .object({
@@ -144,6 +175,8 @@ export const requests = {
     .strict(),
   /** Resolve a `VIDEO:FRAME` reference (FRAME 1-based, as in the annotation file) to a frame id. */
   'review.frameId': z.object({ ref: z.string().min(1).max(4096) }).strict(),
+  /** Where a frame (`VIDEO:FRAME`, or a frame id) stands in the filtered queue (LocateResult). */
+  'review.locate': z.object({ ref: z.string().min(1).max(4096), filter: QueueFilter.default({}) }).strict(),
   /** `detail`: also reply with the reverted group (groupId, action, changes). */
   'review.undo': z.object({ detail: z.boolean().optional() }).strict(),
   'review.redo': z.object({ detail: z.boolean().optional() }).strict(),
@@ -153,7 +186,35 @@ export const requests = {
     .object({ limit: z.number().int().min(1).max(10_000).default(100), before: z.number().int().positive().optional() })
     .strict(),
   'export.preview': z.object({}).strict(),
-  'export.run': z.object({ format: z.enum(['abaw', 'csv', 'report']), outDir: relPath }).strict(),
+  'export.run': z
+    .object({
+      format: z.enum(['abaw', 'csv', 'report']),
+      outDir: relPath,
+      /** when outDir already holds files: 'ask' (default) fails with a ConflictError (409) before starting,
+       * 'overwrite' replaces them, 'new' writes to a fresh sibling `<outDir>-YYYYMMDD-HHMMSS` */
+      ifExists: z.enum(['ask', 'overwrite', 'new']).optional(),
+    })
+    .strict(),
+  /** A folder of the allowed roots (no path: the roots themselves); a path outside them is refused (403). */
+  'fs.list': z.object({ path: relPath.optional(), hidden: z.boolean().optional() }).strict(),
+  /** Every frame of the dataset, filtered and paged (the Project view's frame grid). */
+  'dataset.frames': z
+    .object({
+      filter: z
+        .object({
+          split: z.string().optional(),
+          video: z.string().optional(),
+          /** the current label (-1: unlabelled) */
+          label: z.number().int().min(-1).max(7).optional(),
+          hasFace: z.boolean().optional(),
+          decided: z.boolean().optional(),
+        })
+        .strict()
+        .default({}),
+      offset: z.number().int().min(0).default(0),
+      limit: z.number().int().min(1).max(500).default(200),
+    })
+    .strict(),
 } as const;
 
 export type RequestName = keyof typeof requests;
@@ -258,9 +319,14 @@ export interface DatasetInfoResult {
   labelledFrames: number;
   trainableFrames: number;
   missingCrops: number;
-  reviewedFrames: number;
+  /** frames with a standing decision (review.counts' decided) */
+  decidedFrames: number;
+  /** frames whose label now differs from the original (review.counts' changed) */
+  changedFrames: number;
   orphanedDecisions: number; // audit rows kept for frames that a re-import of a shorter file removed
   labelSets: string[];
+  /** image-list groups (RAF-DB, AffectNet, CSV imports): what pretraining trains on */
+  imageLists: number;
   splits: Record<string, { videos: number; frames: number; labelled: number; trainable: number; missingCrops: number; perClass: number[] }>;
   perClass: number[];
   classNames: string[];
@@ -283,9 +349,33 @@ export interface RunSummary {
   degenerate: DegenerateVerdict | null;
 }
 
+/** One stored training step (runs.steps). x: the global step, epoch × steps per epoch + step (1-based in its epoch). */
+export interface StepRecord {
+  x: number;
+  epoch: number;
+  step: number;
+  loss: { total: number; sup: number; cons: number };
+  lambda: number;
+  lr: number;
+  imagesPerSec: number;
+}
+
+/** runs.steps: some of a run's stored steps, in x order. */
+export interface StepPage {
+  runId: number;
+  /** how many steps the run has stored */
+  stored: number;
+  /** 'min-max': chart points (per x bucket the lowest and highest total loss, first and last kept); 'all': every step of the page */
+  sampling: 'min-max' | 'all';
+  steps: StepRecord[];
+  /** full pages: the `after` of the next page, null at the end */
+  next: number | null;
+}
+
 export type {
   QueueItem,
   QueuePage,
+  LocateResult,
   DecidedFrame,
   DecisionsPage,
   PairCount,
@@ -300,9 +390,12 @@ export type {
   ScoreSummary,
   ExportResult,
   ExportPreview,
+  OutOfSamplePlan,
+  PredictionSource,
 } from './review-types';
 import type {
   QueuePage,
+  LocateResult,
   DecisionsPage,
   PairCount,
   FrameDetail,
@@ -311,6 +404,7 @@ import type {
   DecideResult,
   ReviewCounts,
   ExportPreview,
+  OutOfSamplePlan,
 } from './review-types';
 
 /** What each request returns (the review and export results are in ./review-types.ts). */
@@ -328,15 +422,18 @@ export interface Results {
   'train.resume': { ok: boolean };
   'runs.list': RunSummary[];
   'runs.metrics': { run: RunSummary; epochs: EpochMetrics[] };
+  'runs.steps': StepPage;
   'infer.start': JobInfo;
   /** A job; its job.done result is a ScoreSummary. */
   'flags.score': JobInfo;
+  'flags.plan': OutOfSamplePlan;
   'review.queue': QueuePage;
   'review.pairs': PairCount[];
   'review.frame': FrameDetail;
   'review.segments': SegmentItem[];
   'review.decide': DecideResult;
   'review.frameId': { frameId: number };
+  'review.locate': LocateResult;
   /** with `detail`, the reverted group's groupId, action and changes (none when there was nothing to undo) */
   'review.undo': { undone: number } & DecisionDetail;
   'review.redo': { redone: number } & DecisionDetail;
@@ -345,6 +442,44 @@ export interface Results {
   'export.preview': ExportPreview;
   /** A job; its job.done result is an ExportResult. */
   'export.run': JobInfo;
+  'fs.list': FsListing;
+  'dataset.frames': DatasetFramesPage;
+}
+
+/** One entry of an fs.list folder. */
+export interface FsEntry {
+  name: string;
+  kind: 'dir' | 'file';
+  size?: number;
+}
+
+export interface FsListing {
+  /** the folder listed (canonical, absolute), or null for the roots list */
+  path: string | null;
+  /** the folder above, while it is inside a root; null at a root's top (go back to the roots) */
+  parent: string | null;
+  roots: string[];
+  /** folders first, then files, by name; hidden (dot) entries only with `hidden`, and last */
+  entries: FsEntry[];
+  /** more entries than a listing holds: the rest were left out */
+  truncated: boolean;
+}
+
+export interface DatasetFrame {
+  frameId: number;
+  video: string;
+  split: string;
+  idx: number;
+  original: number;
+  current: number;
+  hasFace: boolean;
+}
+
+export interface DatasetFramesPage {
+  items: DatasetFrame[];
+  /** frames matching the filter */
+  total: number;
+  offset: number;
 }
 
 /** The core as every host sees it: requests in, events out. */

@@ -28,7 +28,22 @@ export interface QueueItem {
 
 export interface QueuePage {
   items: QueueItem[];
+  /** pass as `after` for the next page (null at the end) */
   next: { score: number; id: number } | null;
+  /** flags in the filtered queue */
+  total: number;
+  /** 0-based position of items[0] in the filtered queue ("flag offset + 1 of total") */
+  offset: number;
+}
+
+/** review.locate: where a frame stands in the filtered queue. */
+export interface LocateResult {
+  frameId: number;
+  /** the frame's first flag in the filtered queue (queue order); null when none of its flags is in it */
+  flagId: number | null;
+  /** that flag's 0-based position in the filtered queue; null when none of the frame's flags is in it */
+  position: number | null;
+  /** flags in the filtered queue */
   total: number;
 }
 
@@ -104,6 +119,8 @@ export interface FrameDetail {
   /** a window of per-frame tracks around the frame and a downsampled whole video; null if not asked for */
   timeline: FrameTimeline | null;
   history: { action: string; before: number; after: number; at: string }[];
+  /** the run the probabilities are from, and whether its networks never trained on this frame */
+  prediction: { runId: number; outOfSample: boolean; text: string } | null;
 }
 
 export interface SegmentItem {
@@ -135,12 +152,49 @@ export interface DecideResult extends DecisionDetail {
   groupId: number;
 }
 
+/** The review's counts, in the glossary's words (./api.ts): every view and the CLI show these, under these names. */
 export interface ReviewCounts {
+  /** frames the latest scoring flagged: open + decided among them */
   flagged: number;
+  /** flagged frames no one has decided yet (the queue) */
+  open: number;
+  /** frames with a standing decision, flagged or not (the decided list) */
+  decided: number;
+  /** decided frames by their standing action (sums to decided) */
+  byAction: { relabel: number; accept: number; keep: number; exclude: number };
+  /** frames whose label now differs from the original (relabelled, accepted or excluded): what an export changes */
+  changed: number;
+  /** TRANSITIONAL (removed once every view uses the names above): decided flags, and = open */
   reviewed: number;
   remaining: number;
-  /** the run the flags came from, and whether it learned anything (null before any scoring) */
-  run: { id: number; degenerate: DegenerateVerdict | null } | null;
+  /** the run the flags came from, whether it learned anything and whether its predictions are out-of-sample (null before any scoring) */
+  run: { id: number; degenerate: DegenerateVerdict | null; source: PredictionSource } | null;
+}
+
+/** Whether a run's predictions come from networks that never saw the frames: a cross-fit's all do, a training run's validation frames do. */
+export interface PredictionSource {
+  outOfSample: 'all' | 'validation';
+  folds: number | null;
+  text: string;
+}
+
+/** flags.plan: out-of-sample scoring (a K-fold cross-fit by video), offered next to Score with its cost. */
+export interface OutOfSamplePlan {
+  /** the project has enough video groups to fold by */
+  available: boolean;
+  /** the default: available, and its estimate is within budgetSeconds */
+  recommended: boolean;
+  folds: number;
+  videoGroups: number;
+  /** about how long the cross-fit takes on this machine (null before any finished training run) */
+  estimateSeconds: number | null;
+  budgetSeconds: number;
+  /** how the estimate was made, in words */
+  basis: string | null;
+  /** why it is or is not the default, in words */
+  reason: string;
+  /** the newest finished cross-fit with predictions: scoring it needs no new training */
+  crossfitRun: number | null;
 }
 
 /** What a flags.score job ends with (its job.done result). */

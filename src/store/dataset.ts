@@ -163,7 +163,7 @@ export function listVideos(db: Db): VideoRow[] {
 }
 
 /** The dataset counts of the contract's project.info, without what the host adds. */
-export type DatasetInfo = Omit<DatasetInfoResult, 'project' | 'classNames'>;
+export type DatasetInfo = Omit<DatasetInfoResult, 'project' | 'classNames' | 'decidedFrames' | 'imageLists'>;
 
 /** Counts for `concord info` and the dataset overview. perClass counts current labels of frames with a label. */
 export function datasetInfo(db: Db): DatasetInfo {
@@ -176,14 +176,14 @@ export function datasetInfo(db: Db): DatasetInfo {
   const vids = stmt(db, 'SELECT split, COUNT(*) AS n FROM videos GROUP BY split').all() as { split: string; n: number }[];
   const labelSets = (stmt(db, 'SELECT DISTINCT label_set FROM videos').all() as { label_set: string }[]).map((r) => r.label_set);
   const classes = labelSets.includes('abaw8') ? 8 : 7;
-  const reviewed = (stmt(db, 'SELECT COUNT(*) AS n FROM labels WHERE current_label != original_label').get() as { n: number }).n;
+  const changed = (stmt(db, 'SELECT COUNT(*) AS n FROM labels WHERE current_label != original_label').get() as { n: number }).n;
   const info: DatasetInfo = {
     videos: 0,
     frames: 0,
     labelledFrames: 0,
     trainableFrames: 0,
     missingCrops: 0,
-    reviewedFrames: reviewed,
+    changedFrames: changed,
     orphanedDecisions: stmt(db, 'SELECT COUNT(*) FROM decisions WHERE frame_id IS NULL').pluck().get() as number,
     labelSets,
     splits: {},
@@ -284,6 +284,12 @@ export function videoIds(db: Db): number[] {
   return stmt(db, 'SELECT id FROM videos ORDER BY id').pluck().all() as number[];
 }
 
+/** How many image-list groups (the "videos" an image import makes) of these sources the project holds. */
+export function imageListCount(db: Db, sources: readonly string[] = ['rafdb', 'affectnet', 'csv']): number {
+  if (!sources.length) return 0;
+  return stmt(db, `SELECT COUNT(*) FROM videos WHERE source IN (${sources.map(() => '?').join(',')})`).pluck().get(...sources) as number;
+}
+
 /** Ids of the "videos" that are image datasets (rafdb, affectnet, csv): their neighbouring frames are unrelated images. */
 export function imageSetIds(db: Db): Set<number> {
   return new Set(stmt(db, "SELECT id FROM videos WHERE source NOT IN ('abaw', 'video')").pluck().all() as number[]);
@@ -354,4 +360,59 @@ export function frameFileOf(db: Db, frameId: number): { path: string; framesDir:
     'SELECT f.idx, f.image_path, f.has_face, v.frames_dir FROM frames f JOIN videos v ON v.id = f.video_id WHERE f.id = ?',
   ).get(frameId) as { idx: number; image_path: string | null; has_face: number; frames_dir: string | null } | undefined;
   return r?.has_face ? { path: framePath(r.frames_dir, r.idx, r.image_path), framesDir: r.frames_dir } : null;
+}
+
+export interface DatasetFramesFilter {
+  split?: string;
+  video?: string;
+  /** the current label (-1: unlabelled) */
+  label?: number;
+  hasFace?: boolean;
+  /** has a standing label decision (accept, relabel, keep or exclude, not undone), as decidedFrames counts */
+  decided?: boolean;
+}
+
+export interface DatasetFrameRow {
+  frameId: number;
+  video: string;
+  split: string;
+  idx: number;
+  original: number;
+  current: number;
+  hasFace: boolean;
+}
+
+// decisions.ts's LABEL_ACTIONS, spelled out here: that module imports this one (through flags.ts)
+const DECIDED = `EXISTS (SELECT 1 FROM decisions d LEFT JOIN decision_groups g ON g.id = d.group_id
+  WHERE d.frame_id = f.id AND d.action IN ('accept','relabel','keep','exclude') AND COALESCE(g.state, 'done') = 'done')`;
+
+/** Every frame matching the filter, by video and index, one page (offset paging) and the total. */
+export function datasetFrames(
+  db: Db,
+  opts: { filter?: DatasetFramesFilter; offset?: number; limit?: number },
+): { items: DatasetFrameRow[]; total: number; offset: number } {
+  const f = opts.filter ?? {};
+  const where: string[] = [];
+  const args: unknown[] = [];
+  const when = (clause: string, ...values: unknown[]) => {
+    where.push(clause);
+    args.push(...values);
+  };
+  if (f.split !== undefined) when('v.split = ?', f.split);
+  if (f.video !== undefined) when('v.name = ?', f.video);
+  if (f.label !== undefined) when('COALESCE(l.current_label, -1) = ?', f.label);
+  if (f.hasFace !== undefined) when('f.has_face = ?', f.hasFace ? 1 : 0);
+  if (f.decided !== undefined) when(f.decided ? DECIDED : `NOT ${DECIDED}`);
+  const from = `FROM frames f JOIN videos v ON v.id = f.video_id LEFT JOIN labels l ON l.frame_id = f.id
+     ${where.length ? 'WHERE ' + where.join(' AND ') : ''}`;
+  const offset = opts.offset ?? 0;
+  const limit = Math.min(Math.max(1, opts.limit ?? 200), 500);
+  const rows = stmt(
+    db,
+    `SELECT f.id AS frameId, v.name AS video, v.split AS split, f.idx AS idx, COALESCE(l.original_label, -1) AS original,
+            COALESCE(l.current_label, -1) AS current, f.has_face AS hasFace
+     ${from} ORDER BY f.video_id, f.idx LIMIT ? OFFSET ?`,
+  ).all(...args, limit, offset) as (Omit<DatasetFrameRow, 'hasFace'> & { hasFace: number })[];
+  const total = (stmt(db, `SELECT COUNT(*) AS n ${from}`).get(...args) as { n: number }).n;
+  return { items: rows.map((r) => ({ ...r, hasFace: r.hasFace === 1 })), total, offset };
 }

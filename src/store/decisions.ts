@@ -204,6 +204,19 @@ const STANDING = `SELECT d.id, d.frame_id, d.action, d.created_at, d.actor,
   FROM decisions d LEFT JOIN decision_groups g ON g.id = d.group_id
   WHERE d.frame_id IS NOT NULL AND d.action IN ${LABEL_ACTIONS} AND COALESCE(g.state, 'done') = 'done'`;
 
+/** How many frames have a standing decision (decidedFrames' total). */
+export function decidedFrameCount(db: Db): number {
+  return (stmt(db, `SELECT COUNT(*) AS n FROM (${STANDING}) WHERE rn = 1`).get() as { n: number }).n;
+}
+
+/** Decided frames by their standing action: the same frames decidedFrames lists, so the counts and the list agree. */
+export function decidedByAction(db: Db): Record<'relabel' | 'accept' | 'keep' | 'exclude', number> {
+  const out = { relabel: 0, accept: 0, keep: 0, exclude: 0 };
+  const rows = stmt(db, `SELECT action, COUNT(*) AS n FROM (${STANDING}) WHERE rn = 1 GROUP BY action`).all() as { action: string; n: number }[];
+  for (const r of rows) if (Object.hasOwn(out, r.action)) out[r.action as keyof typeof out] = r.n;
+  return out;
+}
+
 /** Decided frames, each once with its standing action and labels, newest decision first; `before` pages by decision id. */
 export function decidedFrames(db: Db, opts: { before?: number; limit: number }): { items: DecidedFrameRow[]; total: number } {
   const items = stmt(
@@ -213,6 +226,5 @@ export function decidedFrames(db: Db, opts: { before?: number; limit: number }):
      FROM (${STANDING}) x JOIN frames f ON f.id = x.frame_id JOIN videos v ON v.id = f.video_id JOIN labels l ON l.frame_id = x.frame_id
      WHERE x.rn = 1 AND x.id < ? ORDER BY x.id DESC LIMIT ?`,
   ).all(opts.before ?? Number.MAX_SAFE_INTEGER, opts.limit) as DecidedFrameRow[];
-  const total = (stmt(db, `SELECT COUNT(*) AS n FROM (${STANDING}) WHERE rn = 1`).get() as { n: number }).n;
-  return { items, total };
+  return { items, total: decidedFrameCount(db) };
 }

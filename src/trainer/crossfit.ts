@@ -11,6 +11,7 @@ import { CancelledError } from '../shared/progress';
 import { selectBackend } from './backend';
 import { disposeCctOptimizers } from './cct';
 import { loadCheckpoint } from './checkpoint';
+import { shippedWeights } from './shipped';
 import { defaultRecipe, parseTrainConfig } from './config';
 import type { RunControl } from './control';
 import { predictFrames } from './infer';
@@ -62,6 +63,12 @@ export async function crossfitRun(req: CrossfitRequest, control: RunControl, emi
         record = { ...cfg, classes: 7, mode: 'crossfit', crossfit: { folds } };
         if (req.fromRun !== undefined || req.fromFile)
           record.init = { fromRun: req.fromRun, fromFile: req.fromFile ? resolve(req.fromFile) : undefined, loaded: 0, headSkipped: false };
+        else if (cfg.pretrained === 'auto') {
+          // like train: every fold starts from the shipped weights for the small CPU presets (from
+          // random weights CCT collapses on small data), and fine-tunes from there
+          const shipped = shippedWeights(cfg.model, cfg.inputSize);
+          if (shipped) record.init = { fromFile: shipped.file, shipped: true, loaded: 0, headSkipped: false };
+        }
       }
       const cfg = configFromRecord(record as unknown as Record<string, unknown>);
       const folds = record.crossfit?.folds;

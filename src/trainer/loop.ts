@@ -205,7 +205,10 @@ export async function trainRun(req: TrainRequest, control: RunControl, emit: Emi
           req.kind === 'train' && !req.crossfit && cfg.pretrained === 'auto' ? shippedWeights(cfg.model, cfg.inputSize) : null;
         if (req.fromRun !== undefined || req.fromFile) {
           const fromRun = req.fromRun !== undefined ? getRun(db, req.fromRun) : undefined;
-          const r = await initialiseFrom(nets, { run: fromRun, file: req.fromFile }, req.projectDir);
+          // a cross-fit's folds that start from the shipped weights keep their head too, as train does
+          const shippedFile = req.fromFile ? shippedWeights(cfg.model, cfg.inputSize)?.file : undefined;
+          const head = shippedFile && resolve(shippedFile) === resolve(req.fromFile!) ? 'auto' : undefined;
+          const r = await initialiseFrom(nets, { run: fromRun, file: req.fromFile, head }, req.projectDir);
           record.init = { fromRun: req.fromRun, fromFile: req.fromFile ? resolve(req.fromFile) : undefined, ...r };
         } else if (shipped) {
           const r = await initialiseFrom(nets, { file: shipped.file, head: 'auto' }, req.projectDir);
@@ -257,6 +260,7 @@ export async function trainRun(req: TrainRequest, control: RunControl, emit: Emi
             control,
             callbacks: {
               onStep: (s) => emit({ type: 'step', runId: id, ...s }),
+              onEveryStep: (s) => rec.step(s),
               onProgress: (progress) => emit({ type: 'progress', runId: id, progress }),
               onSkip: (s) => emit({ type: 'warning', runId: id, file: s.file, message: `skipped image ${s.file}: ${s.reason}` }),
               onEpochEnd: async (metrics, state) => {

@@ -8,6 +8,8 @@ import { RECOMMENDED_SMOOTHING, ScoringError } from '../core/review/flags';
 import { DecisionError, parseActionArg } from '../core/review/decisions';
 import type { ExportFormat } from '../core/export/export';
 import { ExportError } from '../core/export/atomic';
+import { CONFLICT_CHOICES } from '../core/export/conflict';
+import { ConflictError } from '../../shared/errors';
 import { FlagRule, type ExportResult, type QueueItem, type ScoreSummary } from '../../shared/api';
 import { openCore, runCoreJob } from './core-job';
 import { labelName } from '../../shared/labels';
@@ -80,19 +82,35 @@ export async function flagsCommand(argv: string[], io: Io): Promise<number> {
         );
       const flags = await openFlags(core, top);
       if (json) {
-        io.out(JSON.stringify({ result, runId, degenerate, open: counts.remaining, flags: flags.map(queueRowOf) }));
+        io.out(
+          JSON.stringify({
+            result,
+            runId,
+            degenerate,
+            source: counts.run?.source ?? null,
+            open: counts.open,
+            flags: flags.map(queueRowOf),
+          }),
+        );
         return 0;
       }
       if (result)
         io.out(`run ${result.runId}: scored ${result.scored} labelled frames, flagged ${result.flagged} with rule ${result.rule}`);
       else if (counts.run)
-        io.out(`stored flags of run ${counts.run.id}: ${counts.remaining} open, ${counts.reviewed} decided (--rescore to score again)`);
+        io.out(`stored flags of run ${counts.run.id}: ${counts.open} open, ${counts.decided} decided (--rescore to score again)`);
+      if (counts.run) {
+        io.out(`predictions: ${counts.run.source.text}`);
+        if (counts.run.source.outOfSample !== 'all')
+          io.out(
+            `  for out-of-sample flags on every frame: concord crossfit ${project} --folds 5, then concord flags ${project} --rescore`,
+          );
+      }
       for (const f of flags) {
         io.out(
           `${f.score.toFixed(3)}  ${f.video}:${f.idx}  ${labelName(f.given)} -> ${labelName(f.suggested)}${f.allAgree ? '  (all nets agree)' : ''}`,
         );
       }
-      if (flags.length < counts.remaining) io.out(`… ${counts.remaining - flags.length} more open flags (--top N to see more)`);
+      if (flags.length < counts.open) io.out(`… ${counts.open - flags.length} more open flags (--top N to see more)`);
       return 0;
     } finally {
       await core.close();
@@ -228,16 +246,35 @@ export const undoCommand = revertCommand('undo');
 export const redoCommand = revertCommand('redo');
 
 export async function exportCommand(argv: string[], io: Io): Promise<number> {
-  const { project, values } = args(argv, { format: { type: 'string' }, out: { type: 'string' } });
+  const { project, values } = args(argv, {
+    format: { type: 'string' },
+    out: { type: 'string' },
+    overwrite: { type: 'boolean' },
+    'new-folder': { type: 'boolean' },
+  });
   const format = (values.format ?? 'abaw') as ExportFormat;
   if (!['abaw', 'csv', 'report'].includes(format)) throw new UsageError(`--format must be abaw, csv or report, not "${format}"`);
   const out = str(values.out);
   if (out === undefined) throw new UsageError('--out DIR is required');
+  if (values.overwrite && values['new-folder']) throw new UsageError('give --overwrite or --new-folder, not both');
+  const ifExists = values.overwrite ? 'overwrite' : values['new-folder'] ? 'new' : 'ask';
   return guarded(io, async () => {
     const outDir = resolve(out);
     const core = await openCore(project);
     try {
-      const r = await runCoreJob<ExportResult>(core, () => core.request('export.run', { format, outDir }), {
+      // asked first, so a folder that already holds files is one line naming it and the two ways on
+      // (the job body starts on a later turn of the event loop: runCoreJob still sees all of it)
+      const job = await core.request('export.run', { format, outDir, ifExists }).catch((e: unknown) => {
+        if (e instanceof ConflictError) return e;
+        throw e;
+      });
+      if (job instanceof ConflictError) {
+        io.err(
+          `concord: ${job.message.split(CONFLICT_CHOICES)[0]}; pass --overwrite to replace its files or --new-folder to write beside it`,
+        );
+        return 1;
+      }
+      const r = await runCoreJob<ExportResult>(core, async () => job, {
         io,
         json: Boolean(values.json),
         cancelling: CANCELLING,

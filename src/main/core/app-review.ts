@@ -17,9 +17,9 @@ import { servableFrame } from './frame-file';
 import { asNotFound, NotFoundError } from '../../shared/errors';
 import { frameInfo } from '../../store/dataset';
 import { getRun } from '../../store/runs';
-import { decidedFrames, reviewCounts } from '../../store/decisions';
+import { decidedByAction, decidedFrames, reviewCounts } from '../../store/decisions';
 import { runDegenerate } from './app-training';
-import { flaggedRunId, flagSegments, pairCounts, queuePage, type QueueRow } from '../../store/flags';
+import { flaggedRunId, flagSegments, locateInQueue, pairCounts, queuePage, type QueueRow } from '../../store/flags';
 import { frameDetail as storeFrameDetail, frameTimeline, TIMELINE_WINDOW } from './review/frame-detail';
 import {
   decide as decideFrames,
@@ -32,7 +32,9 @@ import {
 } from './review/decisions';
 import { checkScoreOptions, scoreRunAsync, ScoringError } from './review/flags';
 import { exportPreview as previewExport, exportProjectAsync } from './export/export';
+import { exportTarget } from './export/conflict';
 import type { Core } from './app';
+import { framePrediction, outOfSamplePlan, predictionSource } from './review/out-of-sample';
 
 /** A frame's image file, only if it lies inside `roots` or its recorded frames folder and is an image (frame-file.ts). */
 export function framePathById(db: Db, frameId: number, roots: readonly string[]): string | null {
@@ -67,17 +69,34 @@ function withDetail(i: QueueRow): QueueItem {
   return { ...toItem(i), runId: i.runId, videoId: i.videoId, imagePath: i.imagePath };
 }
 
+/** A page of the filtered queue by keyset (`after`), `offset` or `fromEnd`; total and offset are under the filter. */
 export function queue(db: Db, p: RequestPayload<'review.queue'>): QueuePage {
-  const r = queuePage(db, { filter: p.filter, after: p.after, limit: p.limit });
-  const status = p.filter?.status ?? 'open';
-  const total = pairCounts(db, status)
-    .filter(
-      (c) =>
-        (p.filter?.given === undefined || c.given === p.filter.given) &&
-        (p.filter?.suggested === undefined || c.suggested === p.filter.suggested),
-    )
-    .reduce((s, c) => s + c.n, 0);
-  return { items: r.items.map(p.detail ? withDetail : toItem), next: r.next, total };
+  const r = queuePage(db, { filter: p.filter, after: p.after, offset: p.offset, fromEnd: p.fromEnd, limit: p.limit });
+  return { items: r.items.map(p.detail ? withDetail : toItem), next: r.next, total: r.total, offset: r.offset };
+}
+
+/**
+ * A frame (`VIDEO:FRAME`, FRAME 1-based, or a frame id) and its position in the filtered queue.
+ * A reference that names no frame is a NotFoundError naming it.
+ */
+export function locate(db: Db, p: RequestPayload<'review.locate'>): Results['review.locate'] {
+  const frameId = frameOfRef(db, p.ref);
+  return { frameId, ...locateInQueue(db, frameId, p.filter ?? {}) };
+}
+
+function frameOfRef(db: Db, ref: string): number {
+  const text = ref.trim();
+  if (/^\d+$/.test(text)) {
+    const id = Number(text);
+    if (!Number.isSafeInteger(id) || !frameInfo(db, id)) throw new NotFoundError(`no frame "${ref}": frame ${text} does not exist`);
+    return id;
+  }
+  try {
+    return frameRef(db, text);
+  } catch (e) {
+    if (e instanceof DecisionError) throw new NotFoundError(`no frame "${ref}": ${e.message}`);
+    throw e;
+  }
 }
 
 export function pairs(db: Db, p: RequestPayload<'review.pairs'>): PairCount[] {
@@ -126,6 +145,7 @@ export function frame(db: Db, p: RequestPayload<'review.frame'>): FrameDetail {
     })),
     timeline: p.timeline === false ? null : frameTimeline(db, d.videoId, d.runId, d.idx, p.window ?? TIMELINE_WINDOW),
     history: d.decisions.map((x) => ({ action: x.action, before: x.label_before, after: x.label_after, at: x.created_at })),
+    prediction: d.runId !== null && d.probs.length ? framePrediction(db, d.runId, d.video) : null,
   };
 }
 
@@ -144,8 +164,15 @@ export function segments(db: Db, p: RequestPayload<'review.segments'>): SegmentI
 export function counts(db: Db): Results['review.counts'] {
   const c = reviewCounts(db);
   const runId = flaggedRunId(db);
-  const run = runId === null ? null : { id: runId, degenerate: runDegenerate(db, runId) };
-  return { flagged: c.open + c.decided, reviewed: c.decided, remaining: c.open, run };
+  const run = runId === null ? null : { id: runId, degenerate: runDegenerate(db, runId), source: predictionSource(db, runId) };
+  const byAction = decidedByAction(db);
+  const decided = byAction.relabel + byAction.accept + byAction.keep + byAction.exclude;
+  return { flagged: c.open + c.decided, open: c.open, decided, byAction, changed: c.changedFrames, reviewed: c.decided, remaining: c.open, run };
+}
+
+/** flags.plan: out-of-sample scoring's folds, cost and whether it is the default (review/out-of-sample.ts). */
+export function plan(db: Db): Results['flags.plan'] {
+  return outOfSamplePlan(db);
 }
 
 /** Decided frames, each once (store/decisions.ts decidedFrames), paged newest first. */
@@ -265,13 +292,18 @@ export function exportPreview(db: Db): Results['export.preview'] {
   return {
     changes: p.changed,
     pairs: p.pairs.map((x) => ({ given: x.from, suggested: x.to, count: x.n })),
-    sample: p.first.map((x) => ({ video: x.video, idx: x.frame, original: x.original, cleaned: x.cleaned, action: 'changed' })),
+    // the standing decision's action; a change no decision explains (an older tool's) says so
+    sample: p.first.map((x) => ({ video: x.video, idx: x.frame, original: x.original, cleaned: x.cleaned, action: x.action ?? 'changed' })),
   };
 }
 
-/** Starts the export job (the output folder is checked first, so a refused path is the request's error). */
+/**
+ * Starts the export job. The output folder is checked first (a refused path, or files already
+ * there with ifExists 'ask', is the request's error and starts no job); 'new' picks the fresh
+ * sibling folder here, and the result's outDir names it.
+ */
 export function exportRun(core: Core, p: RequestPayload<'export.run'>): Results['export.run'] {
-  const outDir = core.path(p.outDir);
+  const outDir = core.path(exportTarget(core.readDb, core.path(p.outDir), p.ifExists ?? 'ask'));
   return core.jobs.start('export.run', async (c): Promise<ExportResult> => {
     // One WAL snapshot for the whole export: a read transaction on its own read-only connection,
     // so decisions committed while the files are written appear in none of them.

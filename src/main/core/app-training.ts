@@ -1,5 +1,5 @@
 // The training requests of the contract: start/pause/resume/cancel a trainer process, relay its
-// events, and read runs and per-epoch metrics back from the store.
+// events, and read runs, per-epoch metrics and per-step metrics back from the store.
 import type { EpochMetrics, JobInfo, JobKind, RequestPayload, Results, RunSummary } from '../../shared/api';
 import { runVerdict, type DegenerateVerdict } from '../../shared/degenerate';
 import { ABAW8 } from '../../shared/labels';
@@ -7,6 +7,8 @@ import type { Db } from '../../store/db';
 import { NotFoundError } from '../../shared/errors';
 import { epochMetrics, getRun, listRuns, latestRun, type EpochRow, type RunRow } from '../../store/runs';
 import { runHasPredictions } from '../../store/predictions';
+import { imageListCount } from '../../store/dataset';
+import { downsampledSteps, stepCount, stepPage } from '../../store/steps';
 import { startTrainerJob, type TrainerJob, type TrainerLauncher } from './jobs';
 import type { JobControls } from './jobs-registry';
 import type { TrainerResult } from '../../trainer/protocol';
@@ -78,6 +80,27 @@ export function runMetrics(db: Db, runId: number): Results['runs.metrics'] {
   if (!r) throw new NotFoundError(`run ${runId} does not exist`);
   return { run: summary(db, r), epochs: epochMetrics(db, runId).map((e) => toEpochMetrics(e)) };
 }
+
+/** runs.steps: chart points (min/max-preserving, store/steps.ts downsampledSteps) or a full page for a CSV. */
+export function runSteps(
+  db: Db,
+  p: { runId: number; maxPoints: number; full?: boolean; after?: number; limit: number },
+): Results['runs.steps'] {
+  if (!getRun(db, p.runId)) throw new NotFoundError(`run ${p.runId} does not exist`);
+  const stored = stepCount(db, p.runId);
+  if (p.full) return { runId: p.runId, stored, sampling: 'all', ...stepPage(db, p.runId, { after: p.after, limit: p.limit }) };
+  const steps = downsampledSteps(db, p.runId, p.maxPoints);
+  return { runId: p.runId, stored, sampling: steps.length < stored ? 'min-max' : 'all', steps, next: null };
+}
+
+/** What people call each trainer job (error messages name it; the kind is internal). */
+const TRAINER_JOB_NAMES: Partial<Record<JobKind, string>> = {
+  'train.train': 'training',
+  'train.finetune': 'fine-tuning',
+  'train.pretrain': 'pretraining',
+  'train.crossfit': 'cross-fitting',
+  infer: 'inference',
+};
 
 type TrainerMessage = Parameters<typeof startTrainerJob>[0]['message'];
 
@@ -153,7 +176,8 @@ function trainerJob(core: Core, kind: JobKind, message: TrainerMessage): JobInfo
 /** One trainer job at a time per project: runs write checkpoints and predictions. */
 function assertNoTrainerJob(core: Core): void {
   const running = core.jobs.running().filter((j) => j.kind.startsWith('train') || j.kind === 'infer');
-  if (running.length) throw new Error(`a ${running[0]!.kind} job is already running (${running[0]!.jobId}); cancel it or wait`);
+  const r = running[0];
+  if (r) throw new Error(`a ${TRAINER_JOB_NAMES[r.kind] ?? 'training'} job is already running; cancel it or wait for it to finish`);
 }
 
 /**
@@ -212,6 +236,10 @@ export interface PretrainFinetuneResult {
 export function startPretrainFinetune(core: Core, p: RequestPayload<'train.pretrainFinetune'>): JobInfo {
   assertNoTrainerJob(core);
   const configs = pretrainFinetuneConfigs(p);
+  if (!p.resume && !p.resumeRun && imageListCount(core.db, configs.pretrain.sources as string[]) === 0)
+    throw new Error(
+      'pretraining needs an image list (RAF-DB, AffectNet, or a path,label CSV): import one in the Project view or with `concord import images`; this project has none',
+    );
   return trainerJobOf(core, 'train.pretrain', async (next, signal): Promise<PretrainFinetuneResult> => {
     const pretrain = await next({
       mode: 'pretrain',

@@ -2,7 +2,8 @@
 // Host-agnostic plain Node: the Electron shell, the HTTP/WebSocket host and tests all use it.
 import { EventEmitter } from 'node:events';
 import { existsSync, realpathSync } from 'node:fs';
-import { isAbsolute, relative, resolve } from 'node:path';
+import { homedir } from 'node:os';
+import { isAbsolute, parse, relative, resolve } from 'node:path';
 import {
   parseRequest,
   type ConcordCore,
@@ -19,7 +20,9 @@ import { ABAW8 } from '../../shared/labels';
 import { PathRefusedError } from '../../shared/errors';
 import { asBusyError, HOST_BUSY_TIMEOUT_MS, openDb, tryWithoutWaiting, WriterLock, type Db } from '../../store/db';
 import { ChangeWatch } from './change-watch';
-import { datasetInfo } from '../../store/dataset';
+import { datasetFrames, datasetInfo, imageListCount } from '../../store/dataset';
+import { decidedFrameCount } from '../../store/decisions';
+import { listFolder, refusedPathMessage } from './browse';
 import { markInterruptedRuns } from '../../store/runs';
 import { importAbawAsync } from './ingest/abaw';
 import { importImages } from './ingest/images';
@@ -103,7 +106,7 @@ export class Core implements ConcordCore {
   path(p: string): string {
     const abs = resolve(this.projectDir, p);
     if (this.roots && !this.roots.some((r) => inside(r, canonical(abs)))) {
-      throw new PathRefusedError(`path ${p} is outside the project and the allowed data folders`);
+      throw new PathRefusedError(refusedPathMessage(p, this.roots));
     }
     return abs;
   }
@@ -143,7 +146,7 @@ export class Core implements ConcordCore {
   }
 
   private readonly handlers: { [K in RequestName]: (p: any) => Promise<Results[K]> | Results[K] } = {
-    'project.info': () => ({ project: this.projectDir, classNames: [...ABAW8], ...datasetInfo(this.readDb) }),
+    'project.info': () => ({ project: this.projectDir, classNames: [...ABAW8], ...datasetInfo(this.readDb), decidedFrames: decidedFrameCount(this.readDb), imageLists: imageListCount(this.readDb) }),
     'import.abaw': (p) =>
       this.importJob('import.abaw', [p.annotations, p.frames, p.videos], (signal, progress) =>
         importAbawAsync(this.db, {
@@ -184,20 +187,30 @@ export class Core implements ConcordCore {
       return training.listRunSummaries(this.readDb);
     },
     'runs.metrics': (p) => training.runMetrics(this.readDb, p.runId),
+    'runs.steps': (p) => training.runSteps(this.readDb, p),
     'infer.start': (p) => training.startInference(this, p),
     'flags.score': (p) => review.score(this, p),
+    'flags.plan': () => review.plan(this.readDb),
     'review.queue': (p) => review.queue(this.readDb, p),
     'review.pairs': (p) => review.pairs(this.readDb, p),
     'review.frame': (p) => review.frame(this.readDb, p),
     'review.segments': (p) => review.segments(this.readDb, p),
     'review.decide': (p) => review.decide(this, p),
     'review.frameId': (p) => review.frameId(this.readDb, p),
+    'review.locate': (p) => review.locate(this.readDb, p),
     'review.undo': (p) => review.undo(this, p),
     'review.redo': (p) => review.redo(this, p),
     'review.counts': () => review.counts(this.readDb),
     'review.decisions': (p) => review.decisions(this.readDb, p),
     'export.preview': () => review.exportPreview(this.readDb),
     'export.run': (p) => review.exportRun(this, p),
+    // unrestricted (desktop): the project, home and the file system's root
+    'fs.list': (p) =>
+      listFolder(this.roots ?? [this.projectDir, canonical(homedir()), parse(this.projectDir).root], p.path, {
+        base: this.projectDir,
+        hidden: p.hidden,
+      }),
+    'dataset.frames': (p) => datasetFrames(this.readDb, p),
   };
 
   async close(): Promise<void> {

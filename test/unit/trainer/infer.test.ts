@@ -261,5 +261,12 @@ describe('shipped starting weights and the default recipe', () => {
     expect(withDb((db) => JSON.parse(getRun(db, cf.runId!)!.config))).toMatchObject({ model: 'tiny', inputSize: 48 });
     expect(folds).toHaveLength(2);
     for (const f of folds) expect(f).toMatchObject({ model: 'tiny', inputSize: 48, epochs: 1 });
+    // and, like train, every fold starts from the shipped weights, head included (not from random weights)
+    expect(withDb((db) => JSON.parse(getRun(db, cf.runId!)!.config)).init).toMatchObject({ shipped: true });
+    for (const f of folds) {
+      expect(f.init.fromFile).toMatch(/resources[\\/]pretrained[\\/]tiny-48\.safetensors$/);
+      expect(f.init.loaded).toBeGreaterThan(0);
+      expect(f.init.headSkipped).toBe(false);
+    }
   });
 });

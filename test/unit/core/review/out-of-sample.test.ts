@@ -1,0 +1,100 @@
+// Out-of-sample scoring's plan (folds, estimate, default) and what each run's predictions are.
+import { afterEach, describe, expect, it } from 'vitest';
+import { makeProject, nets, peaked, type TestProject } from '../../store/fixtures';
+import { createRun, updateRun } from '../../../../src/store/runs';
+import { putPredictions } from '../../../../src/store/predictions';
+import {
+  framePrediction,
+  MAX_FOLDS,
+  OUT_OF_SAMPLE_BUDGET_S,
+  outOfSamplePlan,
+  predictionSource,
+} from '../../../../src/main/core/review/out-of-sample';
+
+let p: TestProject | null = null;
+afterEach(() => {
+  p?.cleanup();
+  p = null;
+});
+
+const videos = (n: number, source = 'abaw') =>
+  Array.from({ length: n }, (_, i) => ({ name: `v${i}`, split: i === 0 ? 'Validation_Set' : 'Train_Set', labels: [0, 1, 2], source }));
+
+/** A finished run of `kind` that took `seconds`. */
+function finishedRun(proj: TestProject, kind: 'train' | 'crossfit', seconds: number, config: unknown = {}, parentRunId: number | null = null): number {
+  const id = createRun(proj.db, { kind, config, parentRunId });
+  updateRun(proj.db, id, { status: 'done', finished: true });
+  const start = new Date(Date.UTC(2026, 0, 1, 12, 0, 0));
+  proj.db
+    .prepare('UPDATE runs SET started_at = ?, finished_at = ? WHERE id = ?')
+    .run(start.toISOString(), new Date(start.getTime() + seconds * 1000).toISOString(), id);
+  return id;
+}
+
+describe('outOfSamplePlan', () => {
+  it('is not available with fewer than 3 video groups, and says why', () => {
+    p = makeProject([
+      { name: 'a_left', labels: [0] },
+      { name: 'a_right', labels: [1] },
+      { name: 'b', labels: [2] },
+    ]);
+    const plan = outOfSamplePlan(p.db);
+    // both faces of video a are one group: 2 groups
+    expect(plan).toMatchObject({ available: false, recommended: false, videoGroups: 2, folds: 2 });
+    expect(plan.reason).toMatch(/needs at least 3; this project has 2 videos/);
+  });
+
+  it('is not available for an image list (nothing to fold by)', () => {
+    p = makeProject(videos(4, 'csv'));
+    const plan = outOfSamplePlan(p.db);
+    expect(plan).toMatchObject({ available: false, videoGroups: 0 });
+    expect(plan.reason).toMatch(/image list/);
+  });
+
+  it('offers it without an estimate before any finished training run', () => {
+    p = makeProject(videos(8));
+    const plan = outOfSamplePlan(p.db);
+    expect(plan).toMatchObject({ available: true, recommended: false, folds: MAX_FOLDS, estimateSeconds: null });
+    expect(plan.reason).toMatch(/train once first/);
+  });
+
+  it('estimates (K-1) times the newest finished training run and defaults to it within the budget', () => {
+    p = makeProject(videos(8));
+    finishedRun(p, 'train', 10_000); // an older, slow run: not the basis
+    const id = finishedRun(p, 'train', 90);
+    const plan = outOfSamplePlan(p.db);
+    expect(plan).toMatchObject({ available: true, recommended: true, folds: 5, estimateSeconds: 4 * 90, crossfitRun: null });
+    expect(plan.basis).toContain(`run ${id} took 90 s`);
+  });
+
+  it('is not the default when the estimate is over the budget', () => {
+    p = makeProject(videos(4));
+    finishedRun(p, 'train', OUT_OF_SAMPLE_BUDGET_S); // 3 folds: 2x the run
+    const plan = outOfSamplePlan(p.db);
+    expect(plan).toMatchObject({ available: true, recommended: false, folds: 4, estimateSeconds: 3 * OUT_OF_SAMPLE_BUDGET_S });
+    expect(plan.reason).toMatch(/in-sample is the default/);
+  });
+
+  it('names the newest finished cross-fit with predictions (not its fold children)', () => {
+    p = makeProject(videos(6));
+    finishedRun(p, 'train', 60);
+    const parent = finishedRun(p, 'crossfit', 240, { crossfit: { folds: 5 } });
+    finishedRun(p, 'crossfit', 50, { crossfit: { parentRunId: parent, folds: 5, fold: 0 } }, parent);
+    expect(outOfSamplePlan(p.db).crossfitRun).toBeNull(); // no predictions yet
+    putPredictions(p.db, parent, 3, 7, [{ frameId: p.frame('v1', 1), probs: nets(peaked(0), peaked(0), peaked(0)) }]);
+    expect(outOfSamplePlan(p.db).crossfitRun).toBe(parent);
+  });
+});
+
+describe('prediction sources', () => {
+  it("a cross-fit's predictions are all out-of-sample; a training run's only on its validation videos", () => {
+    p = makeProject(videos(4));
+    const train = finishedRun(p, 'train', 60, { split: { valVideos: ['v0'] } });
+    const cf = finishedRun(p, 'crossfit', 60, { crossfit: { folds: 4 } });
+    expect(predictionSource(p.db, cf)).toMatchObject({ outOfSample: 'all', folds: 4 });
+    expect(predictionSource(p.db, train)).toMatchObject({ outOfSample: 'validation', folds: null });
+    expect(framePrediction(p.db, train, 'v0')).toMatchObject({ outOfSample: true });
+    expect(framePrediction(p.db, train, 'v1')).toMatchObject({ outOfSample: false });
+    expect(framePrediction(p.db, cf, 'v1')).toMatchObject({ outOfSample: true });
+  });
+});

@@ -50,7 +50,10 @@ function writeImageList(data: string): { list: string; root: string; refOf: Map<
   for (const split of readdirSync(join(data, 'annotations'))) {
     for (const file of readdirSync(join(data, 'annotations', split))) {
       const track = file.replace(/\.txt$/, '');
-      const labels = readFileSync(join(data, 'annotations', split, file), 'utf8').trimEnd().split('\n').slice(1);
+      const labels = readFileSync(join(data, 'annotations', split, file), 'utf8')
+        .trimEnd()
+        .split('\n')
+        .slice(1);
       labels.forEach((l, k) => {
         if (Number(l) < 0) return;
         const path = `${track}/${String(k + 1).padStart(5, '0')}.jpg`;
@@ -125,9 +128,7 @@ for (const kind of values.kinds!.split(',')) {
           if (ref === undefined) throw new Error(`image ${f.imagePath} of ${f.video}:${f.idx} is not in the list written`);
           return ref;
         };
-        const wrong = new Set(
-          labelled.filter((f) => (truth.get(truthRef(f)) ?? f.label) !== f.label).map((f) => `${f.video}:${f.idx}`),
-        );
+        const wrong = new Set(labelled.filter((f) => (truth.get(truthRef(f)) ?? f.label) !== f.label).map((f) => `${f.video}:${f.idx}`));
         const open = JSON.parse(flags.out.split('\n').find((l) => l.startsWith('{'))!) as {
           degenerate: unknown;
           flags: { video: string; idx: number }[];
@@ -190,4 +191,11 @@ const byKind = Object.fromEntries(
     ];
   }),
 );
-console.log(JSON.stringify({ bench: 'default-path', dataset: values.dataset, summary: byKind, machine: { cpus: cpus().length, model: cpus()[0]?.model } }));
+console.log(
+  JSON.stringify({
+    bench: 'default-path',
+    dataset: values.dataset,
+    summary: byKind,
+    machine: { cpus: cpus().length, model: cpus()[0]?.model },
+  }),
+);

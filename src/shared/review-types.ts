@@ -18,6 +18,8 @@ export interface QueueItem {
   allAgree: boolean;
   rule: string;
   status: 'open' | 'decided';
+  /** the frame's standing decision, null when none (a keep and an exclude look different) */
+  decision: Exclude<ReviewAction, 'skip'> | null;
   /** per-network probability of the suggested class, for the small bars */
   netProbs: number[];
   /** with review.queue's `detail`: the scoring run, the video's id and the crop's path */
@@ -164,9 +166,6 @@ export interface ReviewCounts {
   byAction: { relabel: number; accept: number; keep: number; exclude: number };
   /** frames whose label now differs from the original (relabelled, accepted or excluded): what an export changes */
   changed: number;
-  /** TRANSITIONAL (removed once every view uses the names above): decided flags, and = open */
-  reviewed: number;
-  remaining: number;
   /** the run the flags came from, whether it learned anything and whether its predictions are out-of-sample (null before any scoring) */
   run: { id: number; degenerate: DegenerateVerdict | null; source: PredictionSource } | null;
 }

@@ -287,7 +287,9 @@ export function videoIds(db: Db): number[] {
 /** How many image-list groups (the "videos" an image import makes) of these sources the project holds. */
 export function imageListCount(db: Db, sources: readonly string[] = ['rafdb', 'affectnet', 'csv']): number {
   if (!sources.length) return 0;
-  return stmt(db, `SELECT COUNT(*) FROM videos WHERE source IN (${sources.map(() => '?').join(',')})`).pluck().get(...sources) as number;
+  return stmt(db, `SELECT COUNT(*) FROM videos WHERE source IN (${sources.map(() => '?').join(',')})`)
+    .pluck()
+    .get(...sources) as number;
 }
 
 /** Ids of the "videos" that are image datasets (rafdb, affectnet, csv): their neighbouring frames are unrelated images. */

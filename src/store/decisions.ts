@@ -204,6 +204,28 @@ const STANDING = `SELECT d.id, d.frame_id, d.action, d.created_at, d.actor,
   FROM decisions d LEFT JOIN decision_groups g ON g.id = d.group_id
   WHERE d.frame_id IS NOT NULL AND d.action IN ${LABEL_ACTIONS} AND COALESCE(g.state, 'done') = 'done'`;
 
+/** The review's counts under the glossary's names (shared/api.ts): review.counts and the export report. */
+export interface ReviewTally {
+  flagged: number;
+  open: number;
+  decided: number;
+  byAction: Record<'relabel' | 'accept' | 'keep' | 'exclude', number>;
+  changed: number;
+}
+
+export function reviewTally(db: Db): ReviewTally {
+  const flags = flagStatusCounts(db);
+  const byAction = decidedByAction(db);
+  const changed = (stmt(db, 'SELECT COUNT(*) AS n FROM labels WHERE current_label != original_label').get() as { n: number }).n;
+  return {
+    flagged: flags.open + flags.decided,
+    open: flags.open,
+    decided: byAction.relabel + byAction.accept + byAction.keep + byAction.exclude,
+    byAction,
+    changed,
+  };
+}
+
 /** How many frames have a standing decision (decidedFrames' total). */
 export function decidedFrameCount(db: Db): number {
   return (stmt(db, `SELECT COUNT(*) AS n FROM (${STANDING}) WHERE rn = 1`).get() as { n: number }).n;
@@ -212,7 +234,10 @@ export function decidedFrameCount(db: Db): number {
 /** Decided frames by their standing action: the same frames decidedFrames lists, so the counts and the list agree. */
 export function decidedByAction(db: Db): Record<'relabel' | 'accept' | 'keep' | 'exclude', number> {
   const out = { relabel: 0, accept: 0, keep: 0, exclude: 0 };
-  const rows = stmt(db, `SELECT action, COUNT(*) AS n FROM (${STANDING}) WHERE rn = 1 GROUP BY action`).all() as { action: string; n: number }[];
+  const rows = stmt(db, `SELECT action, COUNT(*) AS n FROM (${STANDING}) WHERE rn = 1 GROUP BY action`).all() as {
+    action: string;
+    n: number;
+  }[];
   for (const r of rows) if (Object.hasOwn(out, r.action)) out[r.action as keyof typeof out] = r.n;
   return out;
 }

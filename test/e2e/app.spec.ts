@@ -142,7 +142,7 @@ describe('Concord in the browser, end to end', () => {
     await page.locator('[data-testid^="flag-"]').first().waitFor();
     const counts = await core.request('review.counts', {});
     expect(counts.flagged).toBeGreaterThan(3);
-    await expect.poll(() => byId('review-remaining').textContent()).toBe(counts.remaining.toLocaleString('en-US'));
+    await expect.poll(() => byId('review-open').textContent()).toBe(counts.open.toLocaleString('en-US'));
     // virtualised: only the cards in view exist
     const rendered = Number(await byId('virtual-grid').getAttribute('data-rendered'));
     expect(rendered).toBeGreaterThan(0);
@@ -187,12 +187,12 @@ describe('Concord in the browser, end to end', () => {
     await page.keyboard.press(String(label + 1));
     await expect.poll(() => card0.getAttribute('data-status')).toBe('decided');
     expect(Number(await card0.getAttribute('data-current'))).toBe(label);
-    await expect.poll(() => byId('review-reviewed').textContent()).toBe('1');
+    await expect.poll(() => byId('review-decided').textContent()).toBe('1');
 
     await page.keyboard.press('z');
     await expect.poll(() => card0.getAttribute('data-status')).toBe('open');
     expect(Number(await card0.getAttribute('data-current'))).toBe(first.given);
-    await expect.poll(() => byId('review-reviewed').textContent()).toBe('0');
+    await expect.poll(() => byId('review-decided').textContent()).toBe('0');
 
     // focus moved on to the next open flag when the first was decided
     await expect.poll(async () => Number(await focused.getAttribute('data-frame-id'))).not.toBe(first.frameId);
@@ -224,7 +224,7 @@ describe('Concord in the browser, end to end', () => {
       await expect.poll(() => byId(`flag-${k.frameId}`).getAttribute('data-status')).toBe('decided');
       expect(Number(await byId(`flag-${k.frameId}`).getAttribute('data-current'))).toBe(k.given);
     }
-    await expect.poll(() => byId('review-reviewed').textContent()).toBe('4');
+    await expect.poll(() => byId('review-decided').textContent()).toBe('4');
   });
 
   it('accepts a whole segment', async () => {
@@ -239,8 +239,8 @@ describe('Concord in the browser, end to end', () => {
     await shot('review-segments');
     await seg.getByTestId('segment-accept').click();
     const expected = new Set([accepted.frameId, ...kept.map((k) => k.frameId), ...segment.frameIds]).size;
-    await expect.poll(async () => (await core.request('review.counts', {})).reviewed).toBe(expected);
-    await expect.poll(() => byId('review-reviewed').textContent()).toBe(String(expected));
+    await expect.poll(async () => (await core.request('review.counts', {})).decided).toBe(expected);
+    await expect.poll(() => byId('review-decided').textContent()).toBe(String(expected));
   });
 
   it('exports ABAW files with the cleaned labels', async () => {

@@ -57,7 +57,9 @@ describe('the default path, as a new user follows it', () => {
     expect(counts.run?.source.outOfSample).toBe(plan.recommended ? 'all' : 'validation');
     // the first page the grid shows is the queue's first page
     const page = await app.core.request('review.queue', { filter: {}, limit: FIRST_PAGE });
-    const shown = await app.page.locator('[data-testid^="flag-"]').evaluateAll((els) => els.map((e) => Number(e.getAttribute('data-frame-id'))));
+    const shown = await app.page
+      .locator('[data-testid^="flag-"]')
+      .evaluateAll((els) => els.map((e) => Number(e.getAttribute('data-frame-id'))));
     expect(shown.slice(0, 4)).toEqual(page.items.slice(0, 4).map((x) => x.frameId));
     const truth = new Map(app.truth.map((r) => [`${r.video}:${r.frame}`, r]));
     const wrong = page.items.filter((x) => {
@@ -81,10 +83,25 @@ describe('the default path, as a new user follows it', () => {
       runId = createRun(db, { kind: 'train', config: { nets: 3, model: 'tiny', inputSize: 48 } });
       const confusion = Array.from({ length: 7 }, (_, t) => Array.from({ length: 7 }, (_, p) => (p === 0 ? 10 + t : 0)));
       const m = { accuracy: 10 / 91, macroF1: 0.03, overall: 0.07, perClassF1: [0.2, 0, 0, 0, 0, 0, 0], confusion };
-      putEpochMetrics(db, runId, { epoch: 0, lossSup: 1.9, lossCons: 0.01, lossTotal: 1.9, lambda: 0.9, lr: 1e-3, imagesPerSec: 10, val: { nets: [m, m, m], ensemble: m } });
+      putEpochMetrics(db, runId, {
+        epoch: 0,
+        lossSup: 1.9,
+        lossCons: 0.01,
+        lossTotal: 1.9,
+        lambda: 0.9,
+        lr: 1e-3,
+        imagesPerSec: 10,
+        val: { nets: [m, m, m], ensemble: m },
+      });
       const ids = db.prepare('SELECT frame_id FROM labels WHERE current_label >= 0').pluck().all() as number[];
       const neutral = Float32Array.from({ length: 21 }, (_, i) => (i % 7 === 0 ? 0.9 : 0.1 / 6));
-      putPredictions(db, runId, 3, 7, ids.map((frameId) => ({ frameId, probs: neutral })));
+      putPredictions(
+        db,
+        runId,
+        3,
+        7,
+        ids.map((frameId) => ({ frameId, probs: neutral })),
+      );
       updateRun(db, runId, { status: 'done', finished: true });
     } finally {
       db.close();

@@ -87,7 +87,7 @@ describe('Review: the image viewer', () => {
     await expect.poll(() => app.byId('viewer-caption').textContent()).toBe(caption);
     await expect.poll(() => focused().getAttribute('data-frame-id')).toBe(id);
     // keys do not reach the review behind the viewer: nothing was decided
-    expect((await app.core.request('review.counts', {})).reviewed).toBe(0);
+    expect((await app.core.request('review.counts', {})).decided).toBe(0);
     await app.page.keyboard.press('Escape');
     await expect.poll(() => app.byId('image-viewer').count()).toBe(0);
   });

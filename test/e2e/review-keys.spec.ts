@@ -9,7 +9,7 @@ describe('Review: keys', () => {
   const focused = () => app.page.locator('[data-testid^="flag-"].focused');
   const focusedId = () => focused().getAttribute('data-frame-id');
   const card = (id: string) => app.byId(`flag-${id}`);
-  const reviewed = async () => (await app.core.request('review.counts', {})).reviewed;
+  const reviewed = async () => (await app.core.request('review.counts', {})).decided;
   const blur = () => app.page.evaluate(() => (document.activeElement as HTMLElement | null)?.blur());
 
   beforeAll(async () => {

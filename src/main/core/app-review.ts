@@ -17,9 +17,10 @@ import { servableFrame } from './frame-file';
 import { asNotFound, NotFoundError } from '../../shared/errors';
 import { frameInfo } from '../../store/dataset';
 import { getRun } from '../../store/runs';
-import { decidedByAction, decidedFrames, reviewCounts } from '../../store/decisions';
+import { decidedFrames, reviewTally } from '../../store/decisions';
 import { runDegenerate } from './app-training';
-import { flaggedRunId, flagSegments, locateInQueue, pairCounts, queuePage, type QueueRow } from '../../store/flags';
+import { flaggedRunId, flagSegments, pairCounts } from '../../store/flags';
+import { locateInQueue, queuePage, type QueueRow } from '../../store/queue';
 import { frameDetail as storeFrameDetail, frameTimeline, TIMELINE_WINDOW } from './review/frame-detail';
 import {
   decide as decideFrames,
@@ -46,6 +47,9 @@ function netProbsOf(item: QueueRow): number[] {
   return Array.isArray(per) ? per : [];
 }
 
+const DECISIONS = new Set(['accept', 'relabel', 'keep', 'exclude']);
+const asDecision = (d: string | null): QueueItem['decision'] => (d !== null && DECISIONS.has(d) ? (d as QueueItem['decision']) : null);
+
 function toItem(i: QueueRow): QueueItem {
   return {
     flagId: i.flagId,
@@ -61,6 +65,7 @@ function toItem(i: QueueRow): QueueItem {
     allAgree: i.allAgree,
     rule: i.rule,
     status: i.status,
+    decision: asDecision(i.decision),
     netProbs: netProbsOf(i),
   };
 }
@@ -122,6 +127,7 @@ export function frame(db: Db, p: RequestPayload<'review.frame'>): FrameDetail {
         allAgree: Boolean(open.all_agree),
         rule: open.rule,
         status: open.status,
+        decision: asDecision(open.decision),
         netProbs: d.probs.map((q) => q[open.suggested] ?? 0),
       }
     : null;
@@ -162,12 +168,9 @@ export function segments(db: Db, p: RequestPayload<'review.segments'>): SegmentI
 }
 
 export function counts(db: Db): Results['review.counts'] {
-  const c = reviewCounts(db);
   const runId = flaggedRunId(db);
   const run = runId === null ? null : { id: runId, degenerate: runDegenerate(db, runId), source: predictionSource(db, runId) };
-  const byAction = decidedByAction(db);
-  const decided = byAction.relabel + byAction.accept + byAction.keep + byAction.exclude;
-  return { flagged: c.open + c.decided, open: c.open, decided, byAction, changed: c.changedFrames, reviewed: c.decided, remaining: c.open, run };
+  return { ...reviewTally(db), run };
 }
 
 /** flags.plan: out-of-sample scoring's folds, cost and whether it is the default (review/out-of-sample.ts). */

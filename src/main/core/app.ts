@@ -146,7 +146,13 @@ export class Core implements ConcordCore {
   }
 
   private readonly handlers: { [K in RequestName]: (p: any) => Promise<Results[K]> | Results[K] } = {
-    'project.info': () => ({ project: this.projectDir, classNames: [...ABAW8], ...datasetInfo(this.readDb), decidedFrames: decidedFrameCount(this.readDb), imageLists: imageListCount(this.readDb) }),
+    'project.info': () => ({
+      project: this.projectDir,
+      classNames: [...ABAW8],
+      ...datasetInfo(this.readDb),
+      decidedFrames: decidedFrameCount(this.readDb),
+      imageLists: imageListCount(this.readDb),
+    }),
     'import.abaw': (p) =>
       this.importJob('import.abaw', [p.annotations, p.frames, p.videos], (signal, progress) =>
         importAbawAsync(this.db, {

@@ -100,3 +100,12 @@ export function visibleRange(
   const last = Math.min(rows - 1, Math.ceil((scrollTop + viewport) / rowHeight) + overscan);
   return { first, last };
 }
+
+/** What a decision did, in words ("relabelled as Happiness"), for the last-action line. */
+export function actionText(action: 'accept' | 'relabel' | 'keep' | 'exclude' | 'skip', label: string): string {
+  if (action === 'relabel') return `relabelled as ${label}`;
+  if (action === 'accept') return 'accepted the suggestion';
+  if (action === 'keep') return 'kept the given label';
+  if (action === 'exclude') return 'excluded';
+  return 'skipped';
+}

@@ -87,3 +87,63 @@ export function parseGoTo(text: string): { ref: string } | null {
   if (m) return { ref: `${m[1]}:${m[2]}` };
   return null;
 }
+
+/** Sparse pages: page p holds the items at positions p*size... */
+export type Pages<T> = Map<number, T[]>;
+
+/** The item at position i, if its page is loaded. */
+export function itemOf<T>(pages: Pages<T>, i: number, size = QUEUE_PAGE): T | undefined {
+  return pages.get(pageOf(i, size))?.[i - pageOf(i, size) * size];
+}
+
+/** Every loaded item with its position. */
+export function loadedEntries<T>(pages: Pages<T>, size = QUEUE_PAGE): [number, T][] {
+  const out: [number, T][] = [];
+  for (const [p, list] of pages) list.forEach((it, k) => out.push([p * size + k, it]));
+  return out;
+}
+
+/** Applies `change` to every loaded item in place (a changed page is copied); whether any changed. */
+export function patchPages<T>(pages: Pages<T>, change: (it: T) => T | null): boolean {
+  let touched = false;
+  for (const [p, list] of pages) {
+    let copy: T[] | null = null;
+    list.forEach((it, k) => {
+      const next = change(it);
+      if (next && next !== it) {
+        copy ??= [...list];
+        copy[k] = next;
+      }
+    });
+    if (copy) {
+      pages.set(p, copy);
+      touched = true;
+    }
+  }
+  return touched;
+}
+
+/** `known` with `names` added (sorted, at most `max`), or null when nothing new was added. */
+export function withNames(known: readonly string[], names: Iterable<string>, max: number): string[] | null {
+  const set = new Set(known);
+  const before = set.size;
+  for (const n of names) if (set.size < max) set.add(n);
+  return set.size === before ? null : [...set].sort();
+}
+
+/**
+ * The pages to drop when too many are held: the farthest from keepFrom..keepTo, never the focused
+ * card's page nor one holding an item that left the filtered queue (its position still counts).
+ */
+export function pagesToDrop(
+  pages: Pages<{ status: string }>,
+  focusPage: number,
+  status: string,
+  keepFrom: number,
+  keepTo: number,
+  max = MAX_PAGES,
+): number[] {
+  const pinned = [...pages.keys()].filter((p) => p === focusPage || (status !== 'all' && pages.get(p)!.some((it) => it.status !== status)));
+  const candidates = [...pages.keys()].filter((p) => !pinned.includes(p));
+  return pagesToEvict(candidates, keepFrom, keepTo, Math.max(1, max - pinned.length));
+}

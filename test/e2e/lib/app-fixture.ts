@@ -70,8 +70,12 @@ export function runJob(core: ConcordCore, start: () => Promise<JobInfo>): Promis
   const early: { jobId: string; ok: boolean; value: unknown }[] = [];
   let settle: ((ok: boolean, value: unknown) => void) | null = null;
   const offs = [
-    core.on('job.done', (e: Events['job.done']) => (id === e.jobId && settle ? settle(true, e.result) : early.push({ jobId: e.jobId, ok: true, value: e.result }))),
-    core.on('job.error', (e: Events['job.error']) => (id === e.jobId && settle ? settle(false, e.error) : early.push({ jobId: e.jobId, ok: false, value: e.error }))),
+    core.on('job.done', (e: Events['job.done']) =>
+      id === e.jobId && settle ? settle(true, e.result) : early.push({ jobId: e.jobId, ok: true, value: e.result }),
+    ),
+    core.on('job.error', (e: Events['job.error']) =>
+      id === e.jobId && settle ? settle(false, e.error) : early.push({ jobId: e.jobId, ok: false, value: e.error }),
+    ),
   ];
   return new Promise((resolve, reject) => {
     settle = (ok, value) => {
@@ -100,7 +104,9 @@ function seedPredictions(project: string, truth: GroundTruthRow[], seed: number)
   const db = openDb(project);
   try {
     const byRef = new Map(truth.map((r) => [`${r.video}:${r.frame}`, r.trueLabel]));
-    const frames = db.prepare('SELECT f.id AS id, v.name AS video, f.idx AS idx FROM frames f JOIN videos v ON v.id = f.video_id').all() as {
+    const frames = db
+      .prepare('SELECT f.id AS id, v.name AS video, f.idx AS idx FROM frames f JOIN videos v ON v.id = f.video_id')
+      .all() as {
       id: number;
       video: string;
       idx: number;
@@ -154,7 +160,9 @@ export async function openApp(opts: AppOptions = {}): Promise<AppFixture> {
   const truth = readGroundTruth(data);
   let core = await createCore(project, { allowedRoots: [root] });
   if (!opts.existing && (opts.imported !== false || opts.flags)) {
-    await runJob(core, () => core.request('import.abaw', { annotations: join(data, 'annotations'), frames: join(data, 'cropped_aligned') }));
+    await runJob(core, () =>
+      core.request('import.abaw', { annotations: join(data, 'annotations'), frames: join(data, 'cropped_aligned') }),
+    );
   }
   if (opts.flags) {
     await core.close();
@@ -165,7 +173,15 @@ export async function openApp(opts: AppOptions = {}): Promise<AppFixture> {
   const server = await startServer({ core, staticDir, port: 0 });
   const browser = await chromium.launch({
     executablePath: CHROMIUM,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+      '--disable-quic',
+    ],
   });
   const page = await browser.newPage({ viewport: opts.viewport ?? VIEWPORTS.wide, acceptDownloads: true });
   const pageErrors: string[] = [];

@@ -69,9 +69,9 @@ describe('browser transport', () => {
     const b = api.request('review.undo', {});
     expect(ws.sent.map((m) => m.name)).toEqual(['review.counts', 'review.undo']);
     ws.serverSays({ id: ws.sent[1].id, error: 'nothing to undo', status: 500 });
-    ws.serverSays({ id: ws.sent[0].id, result: { flagged: 3, reviewed: 1, remaining: 2 } });
+    ws.serverSays({ id: ws.sent[0].id, result: { flagged: 3, decided: 1, open: 2 } });
     await expect(b).rejects.toThrow('nothing to undo');
-    expect(await a).toEqual({ flagged: 3, reviewed: 1, remaining: 2 });
+    expect(await a).toEqual({ flagged: 3, decided: 1, open: 2 });
   });
 
   it('delivers events to subscribers until they unsubscribe', () => {

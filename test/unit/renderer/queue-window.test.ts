@@ -11,6 +11,7 @@ import {
   scrollFor,
   scrollScale,
 } from '../../../src/renderer/src/queue-window';
+import { itemOf, loadedEntries, pagesToDrop, patchPages, withNames } from '../../../src/renderer/src/queue-window';
 
 describe('sparse pages of the queue', () => {
   it('fetches only the missing pages of a visible range, deep in a million flags', () => {
@@ -77,5 +78,40 @@ describe('text', () => {
     expect(parseGoTo('123')).toEqual({ ref: '123' });
     expect(parseGoTo('video3')).toBeNull();
     expect(parseGoTo('  ')).toBeNull();
+  });
+});
+
+describe('sparse page helpers', () => {
+  const it3 = (status: string, id: number) => ({ status, id });
+  it('reads, patches and drops pages by position, keeping the focused page and pages with items that left the queue', () => {
+    const pages = new Map([
+      [0, [it3('open', 1), it3('open', 2)]],
+      [5, [it3('decided', 11), it3('open', 12)]],
+      [9, [it3('open', 21), it3('open', 22)]],
+    ]);
+    expect(itemOf(pages, 11, 2)).toEqual(it3('open', 12));
+    expect(itemOf(pages, 4, 2)).toBeUndefined();
+    expect(loadedEntries(pages, 2).map(([i, x]) => [i, x.id])).toEqual([
+      [0, 1],
+      [1, 2],
+      [10, 11],
+      [11, 12],
+      [18, 21],
+      [19, 22],
+    ]);
+    const before = pages.get(9);
+    expect(patchPages(pages, (x) => (x.id === 21 ? { ...x, status: 'decided' } : null))).toBe(true);
+    expect(pages.get(9)).not.toBe(before); // copied, so views see a new array
+    expect(pages.get(9)![0]!.status).toBe('decided');
+    expect(patchPages(pages, () => null)).toBe(false);
+    // room for one page: page 0 is focused, 5 and 9 hold decided items while showing open flags
+    expect(pagesToDrop(pages, 0, 'open', 0, 0, 1)).toEqual([]);
+    expect(pagesToDrop(pages, 0, 'all', 0, 0, 2).sort()).toEqual([9]);
+  });
+
+  it('adds names once, sorted, up to a cap, and says when nothing is new', () => {
+    expect(withNames(['b'], ['a', 'b'], 10)).toEqual(['a', 'b']);
+    expect(withNames(['a', 'b'], ['b'], 10)).toBeNull();
+    expect(withNames(['a'], ['c', 'b'], 2)).toEqual(['a', 'c']);
   });
 });

@@ -28,6 +28,7 @@ function fakeCore() {
     allAgree: true,
     rule: 'all-agree',
     status: decided.has(frameId) ? 'decided' : 'open',
+    decision: decided.has(frameId) ? 'accept' : null,
     netProbs: [0.9, 0.8, 0.7],
   });
   /** the open flags from position `offset`, skipping decided frames (few, so a scan is fine) */
@@ -57,7 +58,14 @@ function fakeCore() {
           return { items: page(offset, limit), next: null, total, offset };
         }
         case 'review.counts':
-          return { flagged: N, reviewed: decided.size, remaining: total, run: null };
+          return {
+            flagged: N,
+            open: total,
+            decided: decided.size,
+            byAction: { relabel: 0, accept: decided.size, keep: 0, exclude: 0 },
+            changed: decided.size,
+            run: null,
+          };
         case 'review.pairs':
           return [];
         case 'review.frame':

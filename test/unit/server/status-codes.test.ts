@@ -63,7 +63,7 @@ describe('status codes', () => {
       status: 404,
       body: { error: 'frame 999999 does not exist' },
     });
-    expect((await post('review.counts', {})).body.result.reviewed).toBe(0); // nothing of that group was written
+    expect((await post('review.counts', {})).body.result.decided).toBe(0); // nothing of that group was written
     expect(core.jobs.list().filter((j) => j.kind !== 'import.abaw')).toEqual([]);
     // the CLI prints a ScoringError as one line: the missing run keeps that class
     await expect(core.request('flags.score', { runId: 99 })).rejects.toBeInstanceOf(ScoringError);

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { flagSegments, pairCounts, queuePage, replaceOpenFlags, type NewFlag } from '../../../src/store/flags';
+import { flagSegments, pairCounts, replaceOpenFlags, type NewFlag } from '../../../src/store/flags';
+import { queuePage } from '../../../src/store/queue';
 import { reviewCounts } from '../../../src/store/decisions';
 import { decide } from '../../../src/main/core/review/decisions';
 import { createRun } from '../../../src/store/runs';

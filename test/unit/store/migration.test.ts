@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import Database from 'better-sqlite3';
 import { loadMigrations, migrate } from '../../../src/store/db';
-import { pairCounts, queuePage } from '../../../src/store/flags';
+import { pairCounts } from '../../../src/store/flags';
+import { queuePage } from '../../../src/store/queue';
 import { undo } from '../../../src/main/core/review/decisions';
 
 describe('002-review migration', () => {

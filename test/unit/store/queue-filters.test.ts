@@ -2,7 +2,8 @@
 // every filter alone and in combination, offset / fromEnd / keyset pages with their offsets,
 // locate, and the flags' standing-decision column across decide, undo and redo.
 import { afterEach, describe, expect, it } from 'vitest';
-import { locateInQueue, queuePage, queueTotal, QUEUE_TUNING, replaceOpenFlags, type NewFlag } from '../../../src/store/flags';
+import { replaceOpenFlags, type NewFlag } from '../../../src/store/flags';
+import { locateInQueue, queuePage, queueTotal, QUEUE_TUNING } from '../../../src/store/queue';
 import { createRun } from '../../../src/store/runs';
 import { decide, redo, undo } from '../../../src/main/core/review/decisions';
 import type { FlagRule, QueueFilter, ReviewAction } from '../../../src/shared/api';

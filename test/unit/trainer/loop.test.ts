@@ -105,7 +105,9 @@ describe('CCT training in the trainer process', () => {
     disposeCctOptimizers(ck.optimizers);
     expect(fullEvents.filter((m) => m.type === 'epoch')).toHaveLength(2);
     // an epoch whose validation says the run learned nothing warns, and only such an epoch
-    const warned = fullEvents.filter((m) => m.type === 'warning' && /no better than chance/.test(m.message)).map((m) => (m as { message: string }).message);
+    const warned = fullEvents
+      .filter((m) => m.type === 'warning' && /no better than chance/.test(m.message))
+      .map((m) => (m as { message: string }).message);
     for (const r of rows) {
       const verdict = degenerateVerdict(JSON.parse(r.val!).ensemble.confusion, r.epoch, ABAW8);
       expect(warned.some((w) => w.startsWith(`epoch ${r.epoch + 1}: `))).toBe(verdict !== null);

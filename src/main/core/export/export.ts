@@ -113,7 +113,7 @@ function exportOneFile(db: Db, format: ExportFormat, outDir: string, io: AtomicO
     case 'report': {
       const r = writeReport(db, outDir, io);
       files = r.files;
-      summary = { changed: r.report.changes.total, reviewed: r.report.flags.reviewed, confirmedShare: r.report.flags.confirmedShare };
+      summary = { changed: r.report.changes.total, decided: r.report.flags.decided, confirmedShare: r.report.flags.confirmedShare };
       break;
     }
     default:

@@ -1,14 +1,15 @@
 // The review report (JSON): what changed and how much the reviewer agreed with the flags.
 //   changes.perPair        frames per (original → cleaned) label pair
-//   flags.reviewed         flags a reviewer decided on (accept, relabel, keep or exclude, not undone)
-//   flags.confirmedShare   of those, the share accepted or relabelled to the flag's suggestion
-//                          (null when none was reviewed)
+//   flags                  review.counts' numbers under its names (shared/api.ts glossary): flagged,
+//                          open, decided (frames with a standing decision), byAction, changed
+//   flags.confirmedShare   of the decided flagged frames, the share accepted or relabelled to the
+//                          flag's suggestion (null when none was decided)
 //   labelDistribution      frames per label before (imported) and after (current); -1 included
-//   perVideo               changed and reviewed frames per video (videos with neither are left out)
+//   perVideo               changed and decided frames per video (videos with neither are left out)
 import { join } from 'node:path';
 import type { Db } from '../../../store/db';
 import { changedFrames, effectiveDecisions, labelChangeCounts, labelDistribution, listExports } from '../../../store/exports';
-import { flagStatusCounts } from '../../../store/flags';
+import { reviewTally, type ReviewTally } from '../../../store/decisions';
 import { listVideos } from '../../../store/dataset';
 import { labelName, type LabelSetId } from '../../../shared/labels';
 import { ensureOutputDir, writeFileAtomic, type AtomicOptions } from './atomic';
@@ -21,16 +22,9 @@ export interface ReviewReport {
   videos: number;
   frames: number;
   changes: { total: number; perPair: { from: number; to: number; fromName: string; toName: string; n: number }[] };
-  flags: {
-    open: number;
-    decided: number;
-    reviewed: number;
-    confirmed: number;
-    confirmedShare: number | null;
-    byAction: Record<string, number>;
-  };
+  flags: ReviewTally & { confirmed: number; confirmedShare: number | null };
   labelDistribution: { label: number; name: string; before: number; after: number }[];
-  perVideo: { video: string; split: string; changed: number; reviewed: number }[];
+  perVideo: { video: string; split: string; changed: number; decided: number }[];
   previousExports: number;
 }
 
@@ -39,20 +33,19 @@ export function buildReport(db: Db): ReviewReport {
   const labelSet: LabelSetId = videos.some((v) => v.label_set === 'abaw8') ? 'abaw8' : 'abaw7';
   const pairs = labelChangeCounts(db);
   const decisions = effectiveDecisions(db);
-  const byAction: Record<string, number> = {};
-  let reviewed = 0;
+  let decidedFlags = 0;
   let confirmed = 0;
-  const perVideo = new Map<number, { video: string; split: string; changed: number; reviewed: number }>();
+  const perVideo = new Map<number, { video: string; split: string; changed: number; decided: number }>();
   const videoEntry = (id: number, video: string, split: string) => {
     let e = perVideo.get(id);
-    if (!e) perVideo.set(id, (e = { video, split, changed: 0, reviewed: 0 }));
+    if (!e) perVideo.set(id, (e = { video, split, changed: 0, decided: 0 }));
     return e;
   };
   for (const d of decisions) {
-    byAction[d.action] = (byAction[d.action] ?? 0) + 1;
-    videoEntry(d.videoId, d.video, d.split).reviewed++;
-    if (d.flagId === null || d.action === 'skip') continue;
-    reviewed++;
+    if (d.action === 'skip') continue;
+    videoEntry(d.videoId, d.video, d.split).decided++;
+    if (d.flagId === null) continue;
+    decidedFlags++;
     if (d.action === 'accept' || (d.action === 'relabel' && d.labelAfter === d.suggested)) confirmed++;
   }
   const dist = labelDistribution(db);
@@ -65,7 +58,6 @@ export function buildReport(db: Db): ReviewReport {
     const v = byVideo.get(c.videoId);
     if (v) videoEntry(v.id, v.name, v.split).changed = c.n;
   }
-  const counts = flagStatusCounts(db);
   return {
     createdAt: new Date().toISOString(),
     labelSet,
@@ -75,14 +67,7 @@ export function buildReport(db: Db): ReviewReport {
       total: pairs.reduce((s, p) => s + p.n, 0),
       perPair: pairs.map((p) => ({ ...p, fromName: labelName(p.from, labelSet), toName: labelName(p.to, labelSet) })),
     },
-    flags: {
-      open: counts.open,
-      decided: counts.decided,
-      reviewed,
-      confirmed,
-      confirmedShare: reviewed ? confirmed / reviewed : null,
-      byAction,
-    },
+    flags: { ...reviewTally(db), confirmed, confirmedShare: decidedFlags ? confirmed / decidedFlags : null },
     labelDistribution: labels.map((l) => ({
       label: l,
       name: labelName(l, labelSet),

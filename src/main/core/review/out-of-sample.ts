@@ -33,7 +33,9 @@ export function outOfSamplePlan(db: Db): OutOfSamplePlan {
   ).size;
   const folds = Math.min(MAX_FOLDS, groups);
   const runs = listRuns(db); // newest first
-  const crossfit = runs.filter((r) => r.kind === 'crossfit' && r.parent_run_id === null && r.status === 'done' && runHasPredictions(db, r.id))[0];
+  const crossfit = runs.filter(
+    (r) => r.kind === 'crossfit' && r.parent_run_id === null && r.status === 'done' && runHasPredictions(db, r.id),
+  )[0];
   const measured = runs.filter((r) => (r.kind === 'train' || r.kind === 'finetune') && r.status === 'done' && seconds(r) !== null)[0];
   const base = { folds, videoGroups: groups, crossfitRun: crossfit?.id ?? null, budgetSeconds: OUT_OF_SAMPLE_BUDGET_S };
   if (groups < MIN_GROUPS) {
@@ -77,7 +79,11 @@ export function predictionSource(db: Db, runId: number): PredictionSource {
   const r = getRun(db, runId);
   if (r?.kind === 'crossfit') {
     const folds = (JSON.parse(r.config) as { crossfit?: { folds?: number } }).crossfit?.folds ?? null;
-    return { outOfSample: 'all', folds, text: `out-of-sample: each video predicted by the ${folds ?? 'K'}-fold cross-fit's model that left it out` };
+    return {
+      outOfSample: 'all',
+      folds,
+      text: `out-of-sample: each video predicted by the ${folds ?? 'K'}-fold cross-fit's model that left it out`,
+    };
   }
   return {
     outOfSample: 'validation',
@@ -89,7 +95,8 @@ export function predictionSource(db: Db, runId: number): PredictionSource {
 /** Whether one frame's prediction from `runId` is out-of-sample: a cross-fit's always, else its video was held out for validation. */
 export function framePrediction(db: Db, runId: number, video: string): { runId: number; outOfSample: boolean; text: string } {
   const r = getRun(db, runId);
-  if (r?.kind === 'crossfit') return { runId, outOfSample: true, text: 'out-of-sample (cross-fit: this video was in no fold that predicted it)' };
+  if (r?.kind === 'crossfit')
+    return { runId, outOfSample: true, text: 'out-of-sample (cross-fit: this video was in no fold that predicted it)' };
   const valVideos = (JSON.parse(r?.config ?? '{}') as { split?: { valVideos?: string[] } }).split?.valVideos ?? [];
   return valVideos.includes(video)
     ? { runId, outOfSample: true, text: 'out-of-sample (a validation video: the networks never trained on it)' }

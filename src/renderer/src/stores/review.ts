@@ -1,12 +1,10 @@
 // Review: the flag queue (sparse pages by position, shown virtualised), the focused frame's detail, the
-// (given → suggested) pair counts, decisions with undo/redo, segments, and inference + scoring.
+// (given → suggested) pair counts, decisions with undo/redo and segments. Making the flags (inference,
+// cross-fit, scoring) is stores/scoring.ts.
 import { defineStore } from 'pinia';
 import { computed, ref, shallowRef, triggerRef } from 'vue';
 import type {
-  FlagRule,
   FrameDetail,
-  JobInfo,
-  JobKind,
   PairCount,
   Progress,
   QueueFilter,
@@ -14,15 +12,24 @@ import type {
   QueuePage,
   ReviewAction,
   ReviewCounts,
-  ScoreSummary,
   SegmentItem,
 } from '../../../shared/api';
 import { labelAfter } from '../../../shared/decisions';
 import { useApi } from '../api';
 import { isTrainJob } from '../jobs';
-import { runJob } from '../job-result';
-import { labelName } from '../format';
-import { MAX_PAGES, pageOf, pagesToEvict, pagesToFetch, parseGoTo, positionText, QUEUE_PAGE } from '../queue-window';
+import { actionText, labelName } from '../format';
+import {
+  itemOf,
+  loadedEntries as loadedEntries0,
+  pageOf,
+  pagesToDrop,
+  pagesToFetch,
+  parseGoTo,
+  withNames,
+  patchPages,
+  positionText,
+  QUEUE_PAGE,
+} from '../queue-window';
 
 /** review.queue's filter, as the Review view sets it (the contract's QueueFilter). */
 export type ReviewFilter = QueueFilter;
@@ -51,54 +58,20 @@ export const useReviewStore = defineStore('review', () => {
   const segmentFocus = ref(0);
   const error = ref<string | null>(null);
   const lastAction = ref<string | null>(null);
-  const job = ref<{ jobId: string; kind: JobKind; status: JobInfo['status']; progress: Progress | null; error: string | null } | null>(
-    null,
-  );
-  const scoring = ref<{ rule: FlagRule; threshold: number | null; smooth: number; runId: number | null }>({
-    rule: 'all-agree',
-    threshold: null,
-    // the core's RECOMMENDED_SMOOTHING (not imported: the renderer bundle stays free of core code)
-    smooth: 2,
-    runId: null,
-  });
-  const lastScore = ref<ScoreSummary | null>(null);
   /** A bulk decision being applied (its progress), if any. */
   const bulk = ref<{ jobId: string; progress: Progress } | null>(null);
-  /** The scoring job while it runs. */
-  const scoreJob = ref<{ jobId: string; progress: Progress | null } | null>(null);
   /** Video names met so far (queue items, details): the video filter's suggestions. */
   const knownVideos = ref<string[]>([]);
 
-  function itemAt(i: number): QueueItem | undefined {
-    return pages.value.get(pageOf(i))?.[i - pageOf(i) * QUEUE_PAGE];
-  }
-  function loadedEntries(): [number, QueueItem][] {
-    const out: [number, QueueItem][] = [];
-    for (const [p, list] of pages.value) list.forEach((it, k) => out.push([p * QUEUE_PAGE + k, it]));
-    return out;
-  }
+  const itemAt = (i: number): QueueItem | undefined => itemOf(pages.value, i);
+  const loadedEntries = () => loadedEntries0(pages.value);
   function indexOfFrame(frameId: number): number {
     for (const [i, it] of loadedEntries()) if (it.frameId === frameId) return i;
     return -1;
   }
   /** Replace loaded items (by position) and tell the views. */
   function patchItems(change: (it: QueueItem) => QueueItem | null): void {
-    let touched = false;
-    for (const [p, list] of pages.value) {
-      let copy: QueueItem[] | null = null;
-      list.forEach((it, k) => {
-        const next = change(it);
-        if (next && next !== it) {
-          copy ??= [...list];
-          copy[k] = next;
-        }
-      });
-      if (copy) {
-        pages.value.set(p, copy);
-        touched = true;
-      }
-    }
-    if (touched) triggerRef(pages);
+    if (patchPages(pages.value, change)) triggerRef(pages);
   }
   const loadedCount = computed(() => [...pages.value.values()].reduce((s, l) => s + l.length, 0));
   const focused = computed(() => itemAt(focus.value) ?? null);
@@ -109,10 +82,8 @@ export const useReviewStore = defineStore('review', () => {
   const inFlight = new Map<number, Promise<void>>();
 
   function noteVideos(names: Iterable<string>): void {
-    const set = new Set(knownVideos.value);
-    const before = set.size;
-    for (const n of names) if (set.size < 5000) set.add(n);
-    if (set.size !== before) knownVideos.value = [...set].sort();
+    const next = withNames(knownVideos.value, names, 5000);
+    if (next) knownVideos.value = next;
   }
 
   /**
@@ -156,21 +127,11 @@ export const useReviewStore = defineStore('review', () => {
     return work;
   }
 
-  /**
-   * Drop the pages farthest from the view when too many are held; never the focused card's page
-   * nor one holding an item that left the filtered queue (its position still counts, see serverOffset).
-   */
+  /** Drop the pages farthest from the view when too many are held (queue-window.ts pagesToDrop). */
   function evict(keepFrom: number, keepTo: number): void {
-    const status = filter.value.status ?? 'open';
-    const focusPage = pageOf(focus.value);
-    const pinned = [...pages.value.keys()].filter(
-      (p) => p === focusPage || (status !== 'all' && pages.value.get(p)!.some((it) => it.status !== status)),
-    );
-    const candidates = [...pages.value.keys()].filter((p) => !pinned.includes(p));
-    const drop = pagesToEvict(candidates, keepFrom, keepTo, Math.max(1, MAX_PAGES - pinned.length));
-    if (!drop.length) return;
+    const drop = pagesToDrop(pages.value, pageOf(focus.value), filter.value.status ?? 'open', keepFrom, keepTo);
     for (const p of drop) pages.value.delete(p);
-    triggerRef(pages);
+    if (drop.length) triggerRef(pages);
   }
 
   /** Load the pages holding positions first..last (the grid's visible rows and a few more). */
@@ -409,17 +370,6 @@ export const useReviewStore = defineStore('review', () => {
     return Math.min(from + 1, Math.max(0, total.value - 1));
   }
 
-  const describe = (action: ReviewAction, label?: number) =>
-    action === 'relabel'
-      ? `relabelled as ${labelName(label)}`
-      : action === 'accept'
-        ? 'accepted the suggestion'
-        : action === 'keep'
-          ? 'kept the given label'
-          : action === 'exclude'
-            ? 'excluded'
-            : 'skipped';
-
   /** Decide on the selection, or on the focused frame; then move on to the next open one. */
   async function decide(action: ReviewAction, label?: number, frameIds?: number[]): Promise<void> {
     const ids = frameIds ?? (selection.value.size ? [...selection.value] : focused.value ? [focused.value.frameId] : []);
@@ -431,7 +381,7 @@ export const useReviewStore = defineStore('review', () => {
       patchItems((it) =>
         set.has(it.frameId) ? { ...it, status: action === 'skip' ? it.status : 'decided', current: labelAfter(action, it, label) } : null,
       );
-      lastAction.value = `${r.decided} frame${r.decided === 1 ? '' : 's'} ${describe(action, label)}`;
+      lastAction.value = `${r.decided} frame${r.decided === 1 ? '' : 's'} ${actionText(action, labelName(label))}`;
       selection.value = new Set();
       if (!frameIds) setFocus(nextOpen(focus.value));
       void refreshCounts();
@@ -484,63 +434,12 @@ export const useReviewStore = defineStore('review', () => {
     if (focused.value && wanted.has(focused.value.frameId)) void loadDetail();
   }
 
-  async function startInference(runId?: number): Promise<void> {
-    error.value = null;
-    try {
-      const info = await api.request('infer.start', runId !== undefined ? { runId } : {});
-      job.value = { jobId: info.jobId, kind: info.kind, status: info.status, progress: info.progress, error: null };
-    } catch (e) {
-      error.value = (e as Error).message;
-    }
-  }
-
-  async function score(): Promise<void> {
-    if (scoreJob.value) return;
-    error.value = null;
-    try {
-      const s = scoring.value;
-      const payload = {
-        rule: s.rule,
-        ...(s.threshold !== null ? { threshold: s.threshold } : {}),
-        ...(s.smooth > 0 ? { smooth: s.smooth } : {}),
-        ...(s.runId !== null ? { runId: s.runId } : {}),
-      };
-      lastScore.value = await runJob<ScoreSummary>(api, () => api.request('flags.score', payload), {
-        onStart: (j) => (scoreJob.value = { jobId: j.jobId, progress: j.progress }),
-        onProgress: (p) => scoreJob.value && (scoreJob.value.progress = p),
-      });
-      scoreJob.value = null;
-      await reload();
-    } catch (e) {
-      error.value = (e as Error).message;
-    } finally {
-      scoreJob.value = null;
-    }
-  }
-
-  async function cancelScore(): Promise<void> {
-    if (scoreJob.value) await api.request('jobs.cancel', { jobId: scoreJob.value.jobId }).catch(() => undefined);
-  }
-
   api.on('review.changed', (e) => {
     void refreshFrames(e.frameIds);
     void refreshCounts();
   });
-  api.on('job.progress', (e) => {
-    if (job.value?.jobId === e.jobId) job.value.progress = e.progress;
-  });
   api.on('job.done', (e) => {
-    if (job.value?.jobId === e.jobId) {
-      job.value.status = 'done';
-      // Predictions are in: score them with the chosen rule.
-      if (e.kind === 'infer') void score();
-    } else if (isTrainJob(e.kind)) void reload();
-  });
-  api.on('job.error', (e) => {
-    if (job.value?.jobId === e.jobId) {
-      job.value.status = /cancel/i.test(e.error) ? 'cancelled' : 'failed';
-      job.value.error = e.error;
-    }
+    if (isTrainJob(e.kind)) void reload();
   });
   // A large decision (a segment, a whole pair) is applied in batches and reports progress as a job.
   api.on('job.progress', (e) => {
@@ -576,12 +475,7 @@ export const useReviewStore = defineStore('review', () => {
     segmentFocus,
     error,
     lastAction,
-    job,
-    scoring,
-    lastScore,
-    scoreJob,
     knownVideos,
-    cancelScore,
     refreshCounts,
     reload,
     ensureLoaded,
@@ -600,7 +494,5 @@ export const useReviewStore = defineStore('review', () => {
     undo,
     loadSegments,
     decideSegment,
-    startInference,
-    score,
   };
 });

@@ -122,7 +122,7 @@ describe('ABAW export', () => {
 });
 
 describe('CSV, report and preview', () => {
-  it('lists changed and reviewed frames; the report counts pairs, confirmations and distributions', () => {
+  it('lists changed and decided frames; the report counts pairs, confirmations and distributions', () => {
     const { db, frame } = project();
     const runId = addRun(db, 2, [
       [frame('a_left', 1), nets(peaked(4), peaked(4))],
@@ -134,7 +134,7 @@ describe('CSV, report and preview', () => {
     decide(db, { frameIds: [frame('a_left', 1)], action: 'accept', actor: 'x' }); // confirmed
     decide(db, { frameIds: [frame('a_left', 2)], action: 'relabel', label: 4 }); // relabel to the suggestion: confirmed
     decide(db, { frameIds: [frame('a_left', 4)], action: 'keep' }); // rejected
-    decide(db, { frameIds: [frame('b', 2)], action: 'skip' }); // reviewed, not a verdict
+    decide(db, { frameIds: [frame('b', 2)], action: 'skip' }); // looked at, not a decision: stays open
     decide(db, { frameIds: [frame('b', 3)], action: 'relabel', label: 5 }); // no flag
 
     const out = join(root, 'out');
@@ -160,9 +160,11 @@ describe('CSV, report and preview', () => {
       { from: 0, to: 4, fromName: 'Neutral', toName: 'Happiness', n: 2 },
       { from: 3, to: 5, fromName: 'Fear', toName: 'Sadness', n: 1 },
     ]);
-    expect(report.flags).toMatchObject({ reviewed: 3, confirmed: 2, open: 1, decided: 3 });
+    // review.counts' names and numbers: 4 frames decided (the skip is not a decision), one flag open
+    expect(report.flags).toMatchObject({ flagged: 4, open: 1, decided: 4, changed: 3, confirmed: 2 });
+    // of the 3 decided flagged frames, 2 agreed with the flag
     expect(report.flags.confirmedShare).toBeCloseTo(2 / 3, 9);
-    expect(report.flags.byAction).toEqual({ accept: 1, relabel: 2, keep: 1, skip: 1 });
+    expect(report.flags.byAction).toEqual({ accept: 1, relabel: 2, keep: 1, exclude: 0 });
     const dist = Object.fromEntries(
       report.labelDistribution.map((d: { label: number; before: number; after: number }) => [d.label, [d.before, d.after]]),
     );
@@ -171,8 +173,8 @@ describe('CSV, report and preview', () => {
     expect(dist[3]).toEqual([3, 2]);
     expect(dist[-1]).toEqual([1, 1]);
     expect(report.perVideo).toEqual([
-      { video: 'a_left', split: 'Train_Set', changed: 2, reviewed: 3 },
-      { video: 'b', split: 'Validation_Set', changed: 1, reviewed: 2 },
+      { video: 'a_left', split: 'Train_Set', changed: 2, decided: 3 },
+      { video: 'b', split: 'Validation_Set', changed: 1, decided: 1 },
     ]);
 
     const preview = exportPreview(db, { limit: 2 });

@@ -1,7 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { computeFlags, DEFAULT_SCORE_THRESHOLD, scoreRun } from '../../../../src/main/core/review/flags';
 import { decide, undo } from '../../../../src/main/core/review/decisions';
-import { pairCounts, queuePage } from '../../../../src/store/flags';
+import { pairCounts } from '../../../../src/store/flags';
+import { queuePage } from '../../../../src/store/queue';
 import { addRun, makeProject, nets, peaked, type TestProject } from '../../store/fixtures';
 
 let p: TestProject;

@@ -21,7 +21,13 @@ const videos = (n: number, source = 'abaw') =>
   Array.from({ length: n }, (_, i) => ({ name: `v${i}`, split: i === 0 ? 'Validation_Set' : 'Train_Set', labels: [0, 1, 2], source }));
 
 /** A finished run of `kind` that took `seconds`. */
-function finishedRun(proj: TestProject, kind: 'train' | 'crossfit', seconds: number, config: unknown = {}, parentRunId: number | null = null): number {
+function finishedRun(
+  proj: TestProject,
+  kind: 'train' | 'crossfit',
+  seconds: number,
+  config: unknown = {},
+  parentRunId: number | null = null,
+): number {
   const id = createRun(proj.db, { kind, config, parentRunId });
   updateRun(proj.db, id, { status: 'done', finished: true });
   const start = new Date(Date.UTC(2026, 0, 1, 12, 0, 0));

@@ -77,6 +77,29 @@ describe('core training requests', () => {
     expect(starts[1]).toMatchObject({ mode: 'infer', runId, config: { backend: 'cpu' } });
   });
 
+  it('refuses to pretrain without an image list, in words, before any process starts', async () => {
+    p = makeProject([{ name: 'v0', labels: [0, 1, 0] }]);
+    const starts: unknown[] = [];
+    core = await createCore(p.dir, { launchTrainer: fakeTrainer(starts) });
+    expect((await core.request('project.info', {})).imageLists).toBe(0);
+    await expect(core.request('train.pretrainFinetune', {})).rejects.toThrow(
+      /^pretraining needs an image list \(RAF-DB, AffectNet, or a path,label CSV\).*this project has none$/,
+    );
+    expect(starts).toHaveLength(0);
+    await core.close();
+    // with one, it starts
+    p.cleanup();
+    p = makeProject([
+      { name: 'v0', labels: [0, 1, 0] },
+      { name: 'csv:faces Train_Set', labels: [2, 3], source: 'csv' },
+    ]);
+    core = await createCore(p.dir, { launchTrainer: fakeTrainer(starts) });
+    expect((await core.request('project.info', {})).imageLists).toBe(1);
+    await core.request('train.pretrainFinetune', {});
+    await until(() => starts.length === 1);
+    expect(starts[0]).toMatchObject({ mode: 'pretrain' });
+  });
+
   it('refuses incomplete or contradictory training requests before any process starts', async () => {
     p = makeProject([{ name: 'v0', labels: [0, 1, 0] }]);
     const starts: unknown[] = [];

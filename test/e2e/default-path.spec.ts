@@ -108,8 +108,9 @@ describe('the default path, as a new user follows it', () => {
     }
     await app.page.reload();
     await app.byId('nav-review').click();
+    // in-sample scoring of a chosen run (the run is fixed by the cross-fit when out-of-sample)
+    await app.byId('score-source').selectOption('in-sample');
     await app.byId('review-run').selectOption(String(runId));
-    await app.byId('score-source-select').selectOption('in-sample');
     await app.byId('review-score').click();
     const warning = app.byId('review-degenerate');
     await warning.waitFor({ timeout: 120_000 });

@@ -96,7 +96,7 @@ export function predictionSource(db: Db, runId: number): PredictionSource {
 export function framePrediction(db: Db, runId: number, video: string): { runId: number; outOfSample: boolean; text: string } {
   const r = getRun(db, runId);
   if (r?.kind === 'crossfit')
-    return { runId, outOfSample: true, text: 'out-of-sample (cross-fit: this video was in no fold that predicted it)' };
+    return { runId, outOfSample: true, text: 'out-of-sample (cross-fit: predicted by the fold that never trained on this video)' };
   const valVideos = (JSON.parse(r?.config ?? '{}') as { split?: { valVideos?: string[] } }).split?.valVideos ?? [];
   return valVideos.includes(video)
     ? { runId, outOfSample: true, text: 'out-of-sample (a validation video: the networks never trained on it)' }

@@ -2,7 +2,7 @@
 // review.counts, flags.score's and export.run's job results, ...): part of THE contract in
 // ./api.ts, which re-exports every type here; kept apart so api.ts stays one screenful of requests.
 import type { DegenerateVerdict } from './degenerate';
-import type { ReviewAction } from './api';
+import type { DatasetFrame, ReviewAction } from './api';
 
 export interface QueueItem {
   flagId: number;
@@ -105,14 +105,7 @@ export interface FrameTimeline {
   overview: TimelineBucket[];
 }
 
-export interface FrameDetail {
-  frameId: number;
-  video: string;
-  split: string;
-  idx: number;
-  original: number;
-  current: number;
-  hasFace: boolean;
+export interface FrameDetail extends DatasetFrame {
   /** probs[net][class] */
   probs: number[][] | null;
   consensus: number | null;

@@ -2,7 +2,7 @@
 import type { Db } from './db';
 import { nowIso, stmt } from './db';
 import type { LabelSetId } from '../shared/labels';
-import type { DatasetInfoResult } from '../shared/api';
+import type { DatasetFrame, DatasetInfoResult } from '../shared/api';
 
 export interface VideoInput {
   name: string;
@@ -374,15 +374,8 @@ export interface DatasetFramesFilter {
   decided?: boolean;
 }
 
-export interface DatasetFrameRow {
-  frameId: number;
-  video: string;
-  split: string;
-  idx: number;
-  original: number;
-  current: number;
-  hasFace: boolean;
-}
+/** One frame of the dataset browser (the contract's DatasetFrame). */
+export type DatasetFrameRow = DatasetFrame;
 
 // decisions.ts's LABEL_ACTIONS, spelled out here: that module imports this one (through flags.ts)
 const DECIDED = `EXISTS (SELECT 1 FROM decisions d LEFT JOIN decision_groups g ON g.id = d.group_id

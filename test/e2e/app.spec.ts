@@ -2,10 +2,11 @@
 // tiny epochs, infer and score, review by keyboard (relabel, undo, accept, a segment), export ABAW,
 // then check the written files and the audit rows on disk.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { launchChromium } from './lib/app-fixture';
 import { generateDemoData, type DemoSummary } from '../../src/main/core/demo/generate';
 import { createCore } from '../../src/main/core/app';
 import { startServer, type RunningServer } from '../../src/main/server/http';
@@ -13,7 +14,6 @@ import { ensureWebBuild } from '../../src/main/cli/serve';
 import type { ConcordCore } from '../../src/shared/api';
 import { tempDir } from '../helpers/tmp';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const SCREENS = join(process.cwd(), 'test-results', 'screens');
 
 describe('Concord in the browser, end to end', () => {
@@ -36,7 +36,6 @@ describe('Concord in the browser, end to end', () => {
   const byId = (id: string) => page.getByTestId(id);
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) throw new Error(`Chromium not found at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)`);
     mkdirSync(SCREENS, { recursive: true });
     await ensureWebBuild({ out: () => {}, err: () => {} }, { force: true });
     root = tempDir('concord e2e é ');
@@ -45,18 +44,7 @@ describe('Concord in the browser, end to end', () => {
     demo = await generateDemoData({ outDir: data, videos: 4, frames: 30, size: 64, encodeVideos: false, seed: 3 });
     core = await createCore(project, { allowedRoots: [root] });
     server = await startServer({ core, staticDir: join(process.cwd(), 'out/web'), port: 0 });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-        '--disable-quic',
-      ],
-    });
+    browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 1440, height: 940 } });
     page.on('pageerror', (e) => pageErrors.push(e.message));
     page.setDefaultTimeout(30_000);

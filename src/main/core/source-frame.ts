@@ -10,7 +10,7 @@ import { CACHE_DIR } from '../../store/db';
 import { frameSourceOf } from '../../store/video-source';
 import type { ConcordCore } from '../../shared/api';
 import { insideDir, inspectImage, type FrameImage } from './frame-file';
-import { parseFfmpegHeader, resolveFfmpeg, runProcess } from './ingest/ffmpeg';
+import { FFMPEG_QUIET, parseFfmpegHeader, resolveFfmpeg, runProcess } from './ingest/ffmpeg';
 
 /**
  * The seek time of frame `idx` (1-based) at `fps`: a quarter frame before its timestamp, so that
@@ -37,11 +37,7 @@ export function sourceFrameArgs(o: SourceFrameArgs): string[] {
   if (!Number.isInteger(q) || q < 2 || q > 31) throw new Error(`sourceFrameArgs: quality must be an integer 2..31, got ${q}`);
   if (!(o.seconds >= 0) || !Number.isFinite(o.seconds)) throw new Error(`sourceFrameArgs: seconds must be >= 0, got ${o.seconds}`);
   return [
-    '-hide_banner',
-    '-nostdin',
-    '-loglevel',
-    'error',
-    '-y',
+    ...FFMPEG_QUIET,
     '-ss',
     o.seconds.toFixed(6),
     '-i',

@@ -133,6 +133,23 @@ function seedPredictions(project: string, truth: GroundTruthRow[], seed: number)
   }
 }
 
+/** Chromium as the specs run it: headless, no sandbox (containers), no GPU, nothing phoning home. */
+export function launchChromium(): Promise<Browser> {
+  if (!existsSync(CHROMIUM)) throw new Error(`Chromium not found at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)`);
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+      '--disable-quic',
+    ],
+  });
+}
+
 /**
  * The renderer built from the current sources into a folder of this process's own (once per
  * process: the specs share one vitest fork), so a spec never serves a stale out/web and two
@@ -171,18 +188,7 @@ export async function openApp(opts: AppOptions = {}): Promise<AppFixture> {
     await runJob(core, () => core.request('flags.score', { runId }));
   }
   const server = await startServer({ core, staticDir, port: 0 });
-  const browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-      '--disable-quic',
-    ],
-  });
+  const browser = await launchChromium();
   const page = await browser.newPage({ viewport: opts.viewport ?? VIEWPORTS.wide, acceptDownloads: true });
   const pageErrors: string[] = [];
   page.on('pageerror', (e) => pageErrors.push(e.message));

@@ -167,6 +167,9 @@ export interface ExtractArgsOptions {
   progress?: boolean;
 }
 
+/** What every ffmpeg run here starts with: no banner, no stdin, errors only, overwrite the output. */
+export const FFMPEG_QUIET = ['-hide_banner', '-nostdin', '-loglevel', 'error', '-y'] as const;
+
 /** The image2 muxer treats `%` as a pattern character, so literal ones in the folder are doubled. */
 export function escapeImagePattern(dir: string): string {
   return dir.replace(/%/g, '%%');
@@ -183,11 +186,7 @@ export function extractArgs(o: ExtractArgsOptions): string[] {
     throw new Error(`extractArgs: maxFrames must be a positive integer, got ${o.maxFrames}`);
   const sync = o.fps !== undefined ? [] : (o.syncFlag ?? 'vsync') === 'vsync' ? ['-vsync', '0'] : ['-fps_mode', 'passthrough'];
   return [
-    '-hide_banner',
-    '-nostdin',
-    '-loglevel',
-    'error',
-    '-y',
+    ...FFMPEG_QUIET,
     '-i',
     o.input,
     ...(o.progress ? ['-progress', 'pipe:1', '-nostats'] : []),

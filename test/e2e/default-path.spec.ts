@@ -68,7 +68,17 @@ describe('the default path, as a new user follows it', () => {
       return t.trueLabel !== t.givenLabel;
     }).length;
     const precision = wrong / page.items.length;
-    console.log(JSON.stringify({ firstPage: page.items.length, realErrors: wrong, precision, flagged: counts.flagged, plan }));
+    // and every open flag against every wrong label, for the closing note (the issue's symmetric figures)
+    const all: { video: string; idx: number }[] = [];
+    for (let offset = 0; offset < counts.open; offset += 1000)
+      all.push(...(await app.core.request('review.queue', { filter: {}, offset, limit: 1000 })).items);
+    const wrongLabels = app.truth.filter((r) => r.givenLabel >= 0 && r.trueLabel !== r.givenLabel).length;
+    const hits = all.filter((x) => {
+      const t = truth.get(`${x.video}:${x.idx}`)!;
+      return t.trueLabel !== t.givenLabel;
+    }).length;
+    const overall = { flagged: all.length, wrongLabels, precision: hits / all.length, recall: hits / wrongLabels };
+    console.log(JSON.stringify({ firstPage: { flags: page.items.length, realErrors: wrong, precision }, overall, plan }));
     expect(page.items.length).toBeGreaterThanOrEqual(10);
     expect(precision).toBeGreaterThanOrEqual(FIRST_PAGE_PRECISION);
     await expect(app.byId('review-degenerate').count()).resolves.toBe(0);

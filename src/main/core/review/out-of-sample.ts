@@ -69,8 +69,8 @@ export function outOfSamplePlan(db: Db): OutOfSamplePlan {
     estimateSeconds: estimate,
     basis: `run ${measured.id} took ${Math.round(t)} s; ${folds} folds each train on ${folds - 1}/${folds} of the videos`,
     reason: recommended
-      ? `${groups} video groups and about ${Math.round(estimate / 60)} min here: flags from networks that never saw the frame`
-      : `about ${Math.round(estimate / 60)} min here, over the ${OUT_OF_SAMPLE_BUDGET_S / 60} min a default may take: in-sample is the default`,
+      ? `out-of-sample is the default here: ${groups} video groups, about ${Math.max(1, Math.round(estimate / 60))} min on this machine`
+      : `out-of-sample would take about ${Math.round(estimate / 60)} min here, over the ${OUT_OF_SAMPLE_BUDGET_S / 60} min a default may take: in-sample is the default`,
   };
 }
 

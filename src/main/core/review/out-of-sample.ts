@@ -36,7 +36,10 @@ export function outOfSamplePlan(db: Db): OutOfSamplePlan {
   const crossfit = runs.filter(
     (r) => r.kind === 'crossfit' && r.parent_run_id === null && r.status === 'done' && runHasPredictions(db, r.id),
   )[0];
-  const measured = runs.filter((r) => (r.kind === 'train' || r.kind === 'finetune') && r.status === 'done' && seconds(r) !== null)[0];
+  // a run that trained here (it left a checkpoint), not one imported or seeded with predictions
+  const measured = runs.filter(
+    (r) => (r.kind === 'train' || r.kind === 'finetune') && r.status === 'done' && r.checkpoint_dir !== null && (seconds(r) ?? 0) > 0,
+  )[0];
   const base = { folds, videoGroups: groups, crossfitRun: crossfit?.id ?? null, budgetSeconds: OUT_OF_SAMPLE_BUDGET_S };
   if (groups < MIN_GROUPS) {
     const why = images.size && !groups ? 'an image list has no videos to fold by' : `${groups} video${groups === 1 ? '' : 's'}`;

@@ -29,7 +29,7 @@ function finishedRun(
   parentRunId: number | null = null,
 ): number {
   const id = createRun(proj.db, { kind, config, parentRunId });
-  updateRun(proj.db, id, { status: 'done', finished: true });
+  updateRun(proj.db, id, { status: 'done', finished: true, checkpoint_dir: `runs/${id}` });
   const start = new Date(Date.UTC(2026, 0, 1, 12, 0, 0));
   proj.db
     .prepare('UPDATE runs SET started_at = ?, finished_at = ? WHERE id = ?')
@@ -57,8 +57,10 @@ describe('outOfSamplePlan', () => {
     expect(plan.reason).toMatch(/image list/);
   });
 
-  it('offers it without an estimate before any finished training run', () => {
+  it('offers it without an estimate before any finished training run (a run with predictions but no checkpoint was not trained here)', () => {
     p = makeProject(videos(8));
+    const seeded = createRun(p.db, { kind: 'train', config: {} });
+    updateRun(p.db, seeded, { status: 'done', finished: true });
     const plan = outOfSamplePlan(p.db);
     expect(plan).toMatchObject({ available: true, recommended: false, folds: MAX_FOLDS, estimateSeconds: null });
     expect(plan.reason).toMatch(/train once first/);

@@ -56,8 +56,8 @@ async function initialiseFrom(
     const dict = readSafetensors(new Uint8Array(readFileSync(file)), file);
     let loaded = 0;
     let headSkipped = false;
-    // a user's file (AffectNet, MS-Celeb) has its own classes in its own order: its head is skipped;
-    // the shipped weights were trained on the ABAW classes, so theirs is loaded when it fits
+    // a file's head is skipped unless asked for: a user's file (AffectNet, MS-Celeb) has its own
+    // classes in its own order, and the three networks must not start as clones of one head
     for (const net of nets) {
       const r = loadTorchStateDict(net, dict, { source: file, head: from.head ?? 'skip' });
       loaded = r.loaded.length;
@@ -205,13 +205,13 @@ export async function trainRun(req: TrainRequest, control: RunControl, emit: Emi
           req.kind === 'train' && !req.crossfit && cfg.pretrained === 'auto' ? shippedWeights(cfg.model, cfg.inputSize) : null;
         if (req.fromRun !== undefined || req.fromFile) {
           const fromRun = req.fromRun !== undefined ? getRun(db, req.fromRun) : undefined;
-          // a cross-fit's folds that start from the shipped weights keep their head too, as train does
-          const shippedFile = req.fromFile ? shippedWeights(cfg.model, cfg.inputSize)?.file : undefined;
-          const head = shippedFile && resolve(shippedFile) === resolve(req.fromFile!) ? 'auto' : undefined;
-          const r = await initialiseFrom(nets, { run: fromRun, file: req.fromFile, head }, req.projectDir);
+          const r = await initialiseFrom(nets, { run: fromRun, file: req.fromFile }, req.projectDir);
           record.init = { fromRun: req.fromRun, fromFile: req.fromFile ? resolve(req.fromFile) : undefined, ...r };
         } else if (shipped) {
-          const r = await initialiseFrom(nets, { file: shipped.file, head: 'auto' }, req.projectDir);
+          // The backbone only: each network keeps its own random head, the paper's three networks of one
+          // architecture with different initialisations. With one shared head they start as clones, see
+          // the same batches and stay clones: the consistency term is 0 and CCT is one network three times.
+          const r = await initialiseFrom(nets, { file: shipped.file, head: 'skip' }, req.projectDir);
           record.init = { fromFile: shipped.file, shipped: true, ...r };
         }
         recorder = RunRecorder.create(db, req.projectDir, {

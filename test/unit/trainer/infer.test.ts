@@ -185,13 +185,14 @@ describe('crossfit', () => {
 });
 
 describe('shipped starting weights and the default recipe', () => {
-  it('a train run starts from the weights shipped for its model and input size, head included; pretrained none does not', async () => {
+  it('a train run starts from the backbone shipped for its model and input size, each network with its own head; pretrained none does not', async () => {
     const dir = join(p.root, 'shipped');
     mkdirSync(dir, { recursive: true });
     const src = createResNet({ depth: 'tiny', inputSize: 32, numClasses: 7 }, 7);
     writeFileSync(join(dir, 'tiny-32.safetensors'), writeSafetensors(await toTorchStateDict(src)));
     writeFileSync(join(dir, 'tiny-32.json'), JSON.stringify({ model: 'tiny', inputSize: 32, classes: 7 }));
     const srcFc = (await readWeights(src)).get('fc.weight')!;
+    const shippedConv = (await readWeights(src)).get('conv1.weight')!;
     disposeResNet(src);
     expect(shippedWeights('tiny', 32, dir)?.file).toBe(join(dir, 'tiny-32.safetensors'));
     expect(shippedWeights('tiny', 48, dir)).toBeNull();
@@ -205,11 +206,20 @@ describe('shipped starting weights and the default recipe', () => {
       );
       try {
         const rec = withDb((db) => JSON.parse(getRun(db, out.runId!)!.config));
-        expect(rec.init).toMatchObject({ fromFile: join(dir, 'tiny-32.safetensors'), shipped: true, headSkipped: false });
-        const fc = (await readWeights(out.nets![2])).get('fc.weight')!;
-        let maxDiff = 0;
-        for (let i = 0; i < fc.length; i++) maxDiff = Math.max(maxDiff, Math.abs(fc[i] - srcFc[i]));
-        expect(maxDiff).toBeLessThan(1e-6);
+        expect(rec.init).toMatchObject({ fromFile: join(dir, 'tiny-32.safetensors'), shipped: true, headSkipped: true });
+        // the backbone is the shipped one (lr 1e-12: unchanged by the one epoch) ...
+        const conv = (await readWeights(out.nets![2])).get('conv1.weight')!;
+        let convDiff = 0;
+        for (let i = 0; i < conv.length; i++) convDiff = Math.max(convDiff, Math.abs(conv[i] - shippedConv[i]));
+        expect(convDiff).toBeLessThan(1e-6);
+        // ... and the heads are the networks' own: different from the shipped one and from each other
+        const heads = await Promise.all(out.nets!.map(async (n) => (await readWeights(n)).get('fc.weight')!));
+        const differ = (a: Float32Array, b: Float32Array) => a.some((x, i) => Math.abs(x - b[i]) > 1e-4);
+        expect(differ(heads[0]!, srcFc)).toBe(true);
+        expect(differ(heads[0]!, heads[1]!) && differ(heads[1]!, heads[2]!)).toBe(true);
+        // so the consistency term has something to do
+        const cons = withDb((db) => db.prepare('SELECT loss_cons FROM epoch_metrics WHERE run_id = ?').pluck().get(out.runId!) as number);
+        expect(cons).toBeGreaterThan(0);
         // no note about random weights: the run did not start from them
         expect(seen.some((m) => m.type === 'warning' && /random weights/.test(m.message))).toBe(false);
       } finally {
@@ -261,12 +271,12 @@ describe('shipped starting weights and the default recipe', () => {
     expect(withDb((db) => JSON.parse(getRun(db, cf.runId!)!.config))).toMatchObject({ model: 'tiny', inputSize: 48 });
     expect(folds).toHaveLength(2);
     for (const f of folds) expect(f).toMatchObject({ model: 'tiny', inputSize: 48, epochs: 1 });
-    // and, like train, every fold starts from the shipped weights, head included (not from random weights)
+    // and, like train, every fold starts from the shipped backbone (not from random weights), its heads its own
     expect(withDb((db) => JSON.parse(getRun(db, cf.runId!)!.config)).init).toMatchObject({ shipped: true });
     for (const f of folds) {
       expect(f.init.fromFile).toMatch(/resources[\\/]pretrained[\\/]tiny-48\.safetensors$/);
       expect(f.init.loaded).toBeGreaterThan(0);
-      expect(f.init.headSkipped).toBe(false);
+      expect(f.init.headSkipped).toBe(true);
     }
   });
 });

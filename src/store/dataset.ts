@@ -166,6 +166,11 @@ export function listVideos(db: Db): VideoRow[] {
 export type DatasetInfo = Omit<DatasetInfoResult, 'project' | 'classNames' | 'decidedFrames' | 'imageLists'>;
 
 /** Counts for `concord info` and the dataset overview. perClass counts current labels of frames with a label. */
+/** Frames whose label now differs from the original (the glossary's "changed"). */
+export function changedFrameCount(db: Db): number {
+  return (stmt(db, 'SELECT COUNT(*) AS n FROM labels WHERE current_label != original_label').get() as { n: number }).n;
+}
+
 export function datasetInfo(db: Db): DatasetInfo {
   const rows = stmt(
     db,
@@ -176,7 +181,7 @@ export function datasetInfo(db: Db): DatasetInfo {
   const vids = stmt(db, 'SELECT split, COUNT(*) AS n FROM videos GROUP BY split').all() as { split: string; n: number }[];
   const labelSets = (stmt(db, 'SELECT DISTINCT label_set FROM videos').all() as { label_set: string }[]).map((r) => r.label_set);
   const classes = labelSets.includes('abaw8') ? 8 : 7;
-  const changed = (stmt(db, 'SELECT COUNT(*) AS n FROM labels WHERE current_label != original_label').get() as { n: number }).n;
+  const changed = changedFrameCount(db);
   const info: DatasetInfo = {
     videos: 0,
     frames: 0,

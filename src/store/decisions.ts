@@ -4,6 +4,7 @@
 import type { Db } from './db';
 import { nowIso, stmt } from './db';
 import { flagStatusCounts } from './flags';
+import { changedFrameCount } from './dataset';
 import type { ReviewAction } from '../shared/api';
 
 /** Decisions that set a label. */
@@ -179,7 +180,7 @@ export function reviewCounts(db: Db): ReviewCounts {
          WHERE d.action IN ${REVIEW_ACTIONS} AND COALESCE(g.state, 'done') = 'done'`,
       ).get() as { n: number }
     ).n,
-    changedFrames: (stmt(db, 'SELECT COUNT(*) AS n FROM labels WHERE current_label != original_label').get() as { n: number }).n,
+    changedFrames: changedFrameCount(db),
     canUndo: lastDoneGroup(db) !== undefined,
     canRedo: nextRedoGroup(db) !== undefined,
   };
@@ -216,13 +217,12 @@ export interface ReviewTally {
 export function reviewTally(db: Db): ReviewTally {
   const flags = flagStatusCounts(db);
   const byAction = decidedByAction(db);
-  const changed = (stmt(db, 'SELECT COUNT(*) AS n FROM labels WHERE current_label != original_label').get() as { n: number }).n;
   return {
     flagged: flags.open + flags.decided,
     open: flags.open,
     decided: byAction.relabel + byAction.accept + byAction.keep + byAction.exclude,
     byAction,
-    changed,
+    changed: changedFrameCount(db),
   };
 }
 

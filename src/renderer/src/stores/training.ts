@@ -47,17 +47,20 @@ export type PresetName = 'auto' | 'quick' | 'standard';
 /** 'auto' (preselected) sends no model, input size, epochs or batch: the trainer picks the backend's recipe. */
 export const PRESETS: Record<PresetName, { label: string; form: Partial<TrainForm> }> = {
   auto: { label: 'Backend default', form: {} },
-  quick: { label: 'Quick (tiny model)', form: { model: 'tiny', nets: 3, epochs: 3, inputSize: 48, batch: 16 } },
+  quick: {
+    label: 'Quick (tiny model)',
+    form: { model: CPU_RECIPE.model, nets: 3, epochs: CPU_RECIPE.epochs, inputSize: CPU_RECIPE.inputSize, batch: CPU_RECIPE.batch },
+  },
   standard: { label: 'Standard (resnet18)', form: { model: 'resnet18', nets: 3, epochs: 20, inputSize: 112, batch: 32 } },
 };
 
 export function defaultForm(): TrainForm {
   return {
     nets: 3,
-    epochs: 3,
-    model: 'tiny',
-    inputSize: 48,
-    batch: 16,
+    epochs: CPU_RECIPE.epochs,
+    model: CPU_RECIPE.model,
+    inputSize: CPU_RECIPE.inputSize,
+    batch: CPU_RECIPE.batch,
     lambdaMax: 0.9,
     beta: 4,
     rampUp: null,

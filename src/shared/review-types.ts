@@ -2,7 +2,23 @@
 // review.counts, flags.score's and export.run's job results, ...): part of THE contract in
 // ./api.ts, which re-exports every type here; kept apart so api.ts stays one screenful of requests.
 import type { DegenerateVerdict } from './degenerate';
-import type { DatasetFrame, ReviewAction } from './api';
+import type { DatasetFrame, FlagRule, ReviewAction } from './api';
+
+/**
+ * The rule a scoring pass uses unless told otherwise (core, CLI and the Review view): consensus ≠
+ * label and score >= DEFAULT_SCORE_THRESHOLD. On the default path's demo data it found more of the
+ * wrong labels than all-agree at the same or better precision: a frame where one network dissents
+ * but the mean is clear is still mostly a wrong label (bench/default-path.ts, the closing note of
+ * issue 13 has the sweep).
+ */
+export const DEFAULT_FLAG_RULE: FlagRule = 'score-threshold';
+/**
+ * score-threshold's minimum score unless a threshold is given. 0.25 missed a third of the pair-flip
+ * errors (a flipped class keeps about 0.3 of the networks' probability, so margins are small);
+ * 0.18 kept symmetric precision above 0.8 and found most pair-flip errors (bench/default-path.ts
+ * seeds 1-4, see the README).
+ */
+export const DEFAULT_SCORE_THRESHOLD = 0.18;
 
 export interface QueueItem {
   flagId: number;

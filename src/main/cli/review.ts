@@ -10,7 +10,7 @@ import type { ExportFormat } from '../core/export/export';
 import { ExportError } from '../core/export/atomic';
 import { CONFLICT_CHOICES } from '../core/export/conflict';
 import { ConflictError } from '../../shared/errors';
-import { FlagRule, type ExportResult, type QueueItem, type ScoreSummary } from '../../shared/api';
+import { DEFAULT_FLAG_RULE, FlagRule, type ExportResult, type QueueItem, type ScoreSummary } from '../../shared/api';
 import { openCore, runCoreJob } from './core-job';
 import { labelName } from '../../shared/labels';
 
@@ -53,7 +53,7 @@ export async function flagsCommand(argv: string[], io: Io): Promise<number> {
   });
   const rule =
     oneOf(str(values.rule), FlagRule.options, `--rule must be one of ${FlagRule.options.join(', ')}, not "${String(values.rule)}"`) ??
-    'all-agree';
+    DEFAULT_FLAG_RULE;
   const top = values.top === undefined ? 20 : Number(values.top);
   if (!Number.isInteger(top) || top < 1)
     throw new UsageError(`--top must be a whole number of flags, 1 or more, not "${String(values.top)}"`);

@@ -33,7 +33,7 @@ describe('concord flags and decisions', () => {
     project(10);
     const first = await flags('--json');
     expect(first.code).toBe(0);
-    expect(first.json.result).toMatchObject({ flagged: 10, rule: 'all-agree' });
+    expect(first.json.result).toMatchObject({ flagged: 10, rule: 'score-threshold' }); // the default rule
     // a decision, then flags again: no new pass, the decided frame is gone from the open list
     expect(await decideCommand([p!.dir, '--frame', 'v:3', '--action', 'keep'], capture())).toBe(0);
     const stored = await flags('--json');

@@ -75,7 +75,7 @@ describe('flags.score as a job', () => {
     expect(end).toEqual({
       ok: true,
       // the fixture's run has no validation metrics, so nothing says it learned nothing
-      result: { runId: expected.runId, flagged: expected.flagged, scored: expected.scored, rule: 'all-agree', degenerate: null },
+      result: { runId: expected.runId, flagged: expected.flagged, scored: expected.scored, rule: expected.rule, degenerate: null },
     });
     expect(expected.flagged).toBe(VIDEOS * (FRAMES / 5));
     expect(flagStatusCounts(core.db).open).toBe(expected.flagged);

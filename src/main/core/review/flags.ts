@@ -1,8 +1,8 @@
 // The scoring pass: read a run's predictions, score every labelled frame, apply a rule, write flags.
 // Rules (src/shared/api.ts FlagRule):
-//   all-agree           every network's argmax is the same class, not the given label, and score >= 0.25 (default rule)
+//   all-agree           every network's argmax is the same class, not the given label, and score >= 0.25
 //   confident-learning  the confident class (most probable class reaching its threshold t_k) is not the label
-//   score-threshold     consensus ≠ label and the ranking score >= threshold (default 0.25)
+//   score-threshold     consensus ≠ label and the ranking score >= threshold (default 0.18; the default rule)
 // `threshold`, when given with the other two rules, is an extra minimum score.
 // The given label is the frame's CURRENT label, so scoring after a retrain checks the cleaned labels.
 // A frame a reviewer decided (accepted, relabelled, excluded) is never flagged again by a later
@@ -17,7 +17,7 @@ import { protectedFrames } from '../../../store/decisions';
 import { replaceOpenFlags, type NewFlag } from '../../../store/flags';
 import { latestPredictedRun, runHasPredictions, videoPredictions } from '../../../store/predictions';
 import { getRun } from '../../../store/runs';
-import type { FlagRule } from '../../../shared/api';
+import { DEFAULT_FLAG_RULE, DEFAULT_SCORE_THRESHOLD, type FlagRule } from '../../../shared/api';
 import {
   ClassThresholds,
   combinedScore,
@@ -30,12 +30,7 @@ import {
 } from './scores';
 import { ProgressTracker, throwIfAborted, type ProgressFn } from '../../../shared/progress';
 
-/**
- * score-threshold's default: near the best F1 of every setting of the demo-data sweep (bench/detection.ts
- * --thresholds; symmetric 20/40 %, in-sample and cross-fitted), where 0.5 kept precision above 0.9
- * but found only half the errors.
- */
-export const DEFAULT_SCORE_THRESHOLD = 0.25;
+export { DEFAULT_SCORE_THRESHOLD };
 /**
  * all-agree's minimum score unless a threshold is given (0 turns it off): the networks agreeing on
  * another class by a thin margin is mostly their own mistake. On the default path's demo data
@@ -122,7 +117,7 @@ export function checkScoreOptions(
   db: Db,
   opts: ScoreOptions,
 ): { rule: FlagRule; runId: number; minScore: number | undefined; smooth: number } {
-  const rule = opts.rule ?? 'all-agree';
+  const rule = opts.rule ?? DEFAULT_FLAG_RULE;
   if (!['all-agree', 'confident-learning', 'score-threshold'].includes(rule)) throw new ScoringError(`unknown rule "${rule}"`);
   const runId = resolveRun(db, opts);
   const minScore =

@@ -4,7 +4,15 @@
 // (flags.plan) gives the folds, the cost on this machine and which one is the default.
 import { defineStore } from 'pinia';
 import { computed, ref } from 'vue';
-import type { FlagRule, JobInfo, JobKind, OutOfSamplePlan, Progress, ScoreSummary } from '../../../shared/api';
+import {
+  DEFAULT_FLAG_RULE,
+  type FlagRule,
+  type JobInfo,
+  type JobKind,
+  type OutOfSamplePlan,
+  type Progress,
+  type ScoreSummary,
+} from '../../../shared/api';
 import { useApi } from '../api';
 import { runJob } from '../job-result';
 import { useReviewStore } from './review';
@@ -14,7 +22,7 @@ export type PredictionChoice = 'in-sample' | 'out-of-sample';
 export const useScoringStore = defineStore('scoring', () => {
   const api = useApi();
   const options = ref<{ rule: FlagRule; threshold: number | null; smooth: number; runId: number | null }>({
-    rule: 'all-agree',
+    rule: DEFAULT_FLAG_RULE,
     threshold: null,
     // the app's default (core/review/flags.ts DEFAULT_SMOOTH); 0 scores each frame on its own
     smooth: 2,

@@ -49,7 +49,7 @@ describe('decide', () => {
       action: 'accept',
       label_before: 0,
       label_after: 4,
-      rule: 'all-agree',
+      rule: 'score-threshold',
       run_id: flag2.runId,
       flag_id: flag2.flagId,
       actor: 'ann',

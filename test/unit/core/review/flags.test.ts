@@ -42,9 +42,9 @@ describe('scoreRun', () => {
   it('all-agree flags frames where every network agrees on another class', () => {
     const { runId } = standard();
     // by default a thin agreement (frame 8, score < 0.2) is not a flag: all-agree's minimum score is 0.25
-    expect(scoreRun(p.db)).toMatchObject({ runId, rule: 'all-agree', scored: 8, flagged: 1 });
+    expect(scoreRun(p.db, { rule: 'all-agree' })).toMatchObject({ runId, rule: 'all-agree', scored: 8, flagged: 1 });
     expect(queuePage(p.db).items.map((i) => i.idx)).toEqual([4]);
-    const r = scoreRun(p.db, { threshold: 0 });
+    const r = scoreRun(p.db, { rule: 'all-agree', threshold: 0 });
     expect(r).toMatchObject({ runId, rule: 'all-agree', scored: 8, flagged: 2 });
     const items = queuePage(p.db).items;
     expect(items.map((i) => i.idx)).toEqual([4, 8]); // strong one first
@@ -111,8 +111,14 @@ describe('scoreRun', () => {
     const expected = computeFlags(p.db, { rule: 'score-threshold', threshold: 0 })
       .flags.filter((f) => f.score >= DEFAULT_SCORE_THRESHOLD)
       .map((f) => f.idx);
-    expect(DEFAULT_SCORE_THRESHOLD).toBe(0.25);
+    expect(DEFAULT_SCORE_THRESHOLD).toBe(0.18);
     expect(byDefault).toEqual(expected);
+    // and it is the rule a pass uses when none is named: frame 5's split vote is a flag, frame 8's thin margin is not
+    const unnamed = scoreRun(p.db);
+    expect(unnamed.rule).toBe('score-threshold');
+    expect(queuePage(p.db).items.map((i) => i.idx)).toEqual(expected);
+    expect(expected).toContain(5);
+    expect(expected).not.toContain(8);
     expect(() => computeFlags(p.db, { rule: 'score-threshold', threshold: 2 })).toThrow(/outside \[0, 1\]/);
   });
 
@@ -138,10 +144,10 @@ describe('scoreRun', () => {
 
   it('re-scoring replaces open flags and keeps decided ones', () => {
     standard();
-    scoreRun(p.db, { threshold: 0 });
+    scoreRun(p.db, { rule: 'all-agree', threshold: 0 });
     const first = queuePage(p.db).items;
     decide(p.db, { frameIds: [first[1]!.frameId], action: 'exclude' });
-    scoreRun(p.db, { threshold: 0 });
+    scoreRun(p.db, { rule: 'all-agree', threshold: 0 });
     const open = queuePage(p.db).items;
     expect(open.map((i) => i.idx)).toEqual([4]);
     expect(open[0]!.flagId).not.toBe(first[0]!.flagId);
@@ -153,7 +159,7 @@ describe('scoreRun', () => {
 
   it('an accepted, relabelled or excluded frame is never flagged again by a later, more certain run', () => {
     const { runId } = standard();
-    scoreRun(p.db, { threshold: 0 });
+    scoreRun(p.db, { rule: 'all-agree', threshold: 0 });
     const items = queuePage(p.db).items;
     expect(items.length).toBeGreaterThanOrEqual(2);
     const [a, b] = items;
@@ -164,23 +170,23 @@ describe('scoreRun', () => {
       [a!.frameId, nets(peaked(6, 0.99), peaked(6, 0.99), peaked(6, 0.99))],
       [b!.frameId, nets(peaked(5, 0.99), peaked(5, 0.99), peaked(5, 0.99))],
     ]);
-    const again = scoreRun(p.db, { runId: other, threshold: 0 });
+    const again = scoreRun(p.db, { runId: other, threshold: 0, rule: 'all-agree' });
     expect(again.flagged).toBe(0);
     expect(again.suppressedByReview).toBe(2);
-    expect(scoreRun(p.db, { runId, threshold: 0 }).flagged).toBe(items.length - 2);
+    expect(scoreRun(p.db, { runId, threshold: 0, rule: 'all-agree' }).flagged).toBe(items.length - 2);
     const open = new Set(queuePage(p.db).items.map((i) => i.frameId));
     expect(open.has(a!.frameId) || open.has(b!.frameId)).toBe(false);
     // undo reopens: the relabel is reverted and the frame can be flagged again
     undo(p.db);
-    expect(scoreRun(p.db, { runId: other, threshold: 0 }).flagged).toBe(1);
+    expect(scoreRun(p.db, { runId: other, threshold: 0, rule: 'all-agree' }).flagged).toBe(1);
   });
 
   it('a kept frame is not flagged again unless the new evidence is stronger', () => {
     const { runId } = standard();
-    scoreRun(p.db, { threshold: 0 });
+    scoreRun(p.db, { rule: 'all-agree', threshold: 0 });
     const top = queuePage(p.db).items[0]!;
     decide(p.db, { frameIds: [top.frameId], action: 'keep' });
-    const again = scoreRun(p.db, { runId, threshold: 0 });
+    const again = scoreRun(p.db, { runId, threshold: 0, rule: 'all-agree' });
     expect(again.suppressedByReview).toBe(1);
     expect(queuePage(p.db).items.map((i) => i.idx)).toEqual([8]);
 
@@ -190,7 +196,7 @@ describe('scoreRun', () => {
       [f(4), nets(peaked(4, 0.99), peaked(4, 0.99), peaked(4, 0.99))],
       [f(8), nets(peaked(2, 0.3), peaked(2, 0.35), peaked(2, 0.3))],
     ]);
-    const stronger = scoreRun(p.db, { runId: run2, threshold: 0 });
+    const stronger = scoreRun(p.db, { runId: run2, threshold: 0, rule: 'all-agree' });
     expect(stronger.suppressedByReview).toBe(0);
     const items = queuePage(p.db).items;
     expect(items.map((i) => i.idx)).toEqual([4, 8]);
@@ -200,9 +206,9 @@ describe('scoreRun', () => {
     // the first one, which was made on weaker evidence than this run's
     const weaker = addRun(p.db, 3, [[f(4), nets(peaked(4, 0.9), peaked(4, 0.9), peaked(4, 0.9))]]);
     decide(p.db, { frameIds: [items[0]!.frameId], action: 'keep' });
-    expect(scoreRun(p.db, { runId: weaker, threshold: 0 }).flagged).toBe(0);
+    expect(scoreRun(p.db, { runId: weaker, threshold: 0, rule: 'all-agree' }).flagged).toBe(0);
     undo(p.db);
-    expect(scoreRun(p.db, { runId: weaker, threshold: 0 }).flagged).toBe(1);
+    expect(scoreRun(p.db, { runId: weaker, threshold: 0, rule: 'all-agree' }).flagged).toBe(1);
   });
 
   it('scores the current label, skips unlabelled frames and labels outside the model', () => {

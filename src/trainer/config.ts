@@ -118,10 +118,11 @@ export const TrainConfigSchema = z
 /**
  * The recipe a run gets for the fields its config leaves out, by the backend that will run it:
  * the paper's ResNet-18 at 112 px on a GPU; on CPU backends (wasm, cpu, tfjs-node, a software
- * WebGPU adapter) a tiny network at 48 px for 6 epochs (the UI's "Quick" preset), which starts from
- * the weights Concord ships for it (trainer/shipped.ts) and finishes the demo in minutes. 6 rather
- * than 3: on the default path's demo data (bench/default-path.ts) the extra epochs raised pair-flip
- * recall most, at about 80 s for the whole path on 2 cores.
+ * WebGPU adapter) a tiny network at 48 px for 10 epochs (the UI's "Quick" preset), which starts from
+ * the weights Concord ships for it (trainer/shipped.ts) and finishes the demo in minutes. 10 rather
+ * than 3: on the default path's demo data (bench/default-path.ts, seed 2, pair-flip 30 %) recall at
+ * the default rule went 0.82 -> 0.85 from 6 to 10 epochs at the same precision, symmetric unchanged;
+ * the whole path takes about 2.5 min on 2 cores.
  */
 export function defaultRecipe(backend: { name: string; adapter?: { software?: boolean } }): {
   model: (typeof MODEL_PRESETS)[number];
@@ -130,7 +131,7 @@ export function defaultRecipe(backend: { name: string; adapter?: { software?: bo
   batch: number;
 } {
   const gpu = backend.name === 'tensorflow-gpu' || (backend.name === 'webgpu' && !backend.adapter?.software);
-  return gpu ? { model: 'resnet18', inputSize: 112, epochs: 20, batch: 32 } : { model: 'tiny', inputSize: 48, epochs: 6, batch: 16 };
+  return gpu ? { model: 'resnet18', inputSize: 112, epochs: 20, batch: 32 } : { model: 'tiny', inputSize: 48, epochs: 10, batch: 16 };
 }
 
 export type TrainConfigInput = z.input<typeof TrainConfigSchema>;

@@ -105,7 +105,7 @@ describe('training curves after a reload, with smoothing, zoom and CSV download'
     await expect.poll(() => byId('preset-auto').getAttribute('class')).toContain('primary');
     await expect
       .poll(() => byId('train-recipe').textContent())
-      .toContain('tiny at 48 px, 6 epochs, from the shipped pretrained weights (CPU)');
+      .toContain('tiny at 48 px, 10 epochs, from the shipped pretrained weights (CPU)');
     await byId('train-start').click();
     await byId('train-job').waitFor();
     await expect.poll(() => byId('train-job').textContent(), { timeout: 180_000 }).toContain('run 2');
@@ -128,7 +128,7 @@ describe('training curves after a reload, with smoothing, zoom and CSV download'
     // the core filled the recipe: what the trainer's defaultRecipe picks for a CPU backend
     const runs = await core.request('runs.list', {});
     const run2 = runs.find((r) => r.id === 2)!;
-    expect(run2.config).toMatchObject({ model: 'tiny', inputSize: 48, epochs: 6, batch: 16 });
+    expect(run2.config).toMatchObject({ model: 'tiny', inputSize: 48, epochs: 10, batch: 16 });
     expect(run2.config.init).toMatchObject({ shipped: true });
 
     await byId('compare-1').check();
@@ -145,7 +145,7 @@ describe('training curves after a reload, with smoothing, zoom and CSV download'
     expect(keys.every((k) => !k!.includes('{'))).toBe(true);
     expect(await byId('compare-diff').textContent()).not.toContain('{"');
     const epochsRow = byId('compare-diff').locator('[data-key=epochs] td');
-    expect(await epochsRow.allTextContents()).toEqual(['epochs', '2', '3']);
+    expect(await epochsRow.allTextContents()).toEqual(['epochs', '2', '10']);
     // one line per run in each overlaid chart, with a legend
     const loss = byId('compare-loss');
     await expect.poll(async () => Number(await loss.getAttribute('data-points'))).toBe(2 + 3);

@@ -10,7 +10,7 @@ export interface Recipe {
 }
 
 export const GPU_RECIPE: Recipe = { model: 'resnet18', inputSize: 112, epochs: 20, batch: 32, gpu: true };
-export const CPU_RECIPE: Recipe = { model: 'tiny', inputSize: 48, epochs: 6, batch: 16, gpu: false };
+export const CPU_RECIPE: Recipe = { model: 'tiny', inputSize: 48, epochs: 10, batch: 16, gpu: false };
 
 /** Backends that get the GPU recipe (webgpu only on a hardware adapter, which a recorded run's device names). */
 export function isGpuBackend(backend: string, device?: string | null): boolean {
@@ -24,7 +24,7 @@ export function recipeFor(backend: string, device?: string | null): Recipe {
 
 const MODEL_NAMES: Record<Recipe['model'], string> = { resnet18: 'ResNet-18', resnet10: 'ResNet-10', small: 'small', tiny: 'tiny' };
 
-/** "ResNet-18 at 112 px, 20 epochs (GPU)" / "tiny at 48 px, 6 epochs, from the shipped pretrained weights (CPU)". */
+/** "ResNet-18 at 112 px, 20 epochs (GPU)" / "tiny at 48 px, 10 epochs, from the shipped pretrained weights (CPU)". */
 export function describeRecipe(r: Recipe): string {
   const base = `${MODEL_NAMES[r.model]} at ${r.inputSize} px, ${r.epochs} epochs`;
   return r.gpu ? `${base} (GPU)` : `${base}, from the shipped pretrained weights (CPU)`;

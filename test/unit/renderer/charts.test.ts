@@ -100,7 +100,7 @@ describe('backend default recipe', () => {
     }
     expect(recipeFor('webgpu', 'GPU (llvmpipe, software)')).toBe(CPU_RECIPE);
     expect(describeRecipe(GPU_RECIPE)).toBe('ResNet-18 at 112 px, 20 epochs (GPU)');
-    expect(describeRecipe(CPU_RECIPE)).toBe('tiny at 48 px, 6 epochs, from the shipped pretrained weights (CPU)');
+    expect(describeRecipe(CPU_RECIPE)).toBe('tiny at 48 px, 10 epochs, from the shipped pretrained weights (CPU)');
   });
 
   it('the preselected preset leaves model, input size, epochs and batch to the backend', () => {

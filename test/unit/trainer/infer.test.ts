@@ -240,7 +240,7 @@ describe('shipped starting weights and the default recipe', () => {
   });
 
   it('fills what the config leaves out by backend: tiny at 48 px on CPU backends, ResNet-18 at 112 px on a GPU', async () => {
-    expect(defaultRecipe({ name: 'wasm' })).toEqual({ model: 'tiny', inputSize: 48, epochs: 6, batch: 16 });
+    expect(defaultRecipe({ name: 'wasm' })).toEqual({ model: 'tiny', inputSize: 48, epochs: 10, batch: 16 });
     expect(defaultRecipe({ name: 'webgpu', adapter: { software: true } }).model).toBe('tiny');
     expect(defaultRecipe({ name: 'webgpu', adapter: { software: false } })).toEqual({
       model: 'resnet18',
@@ -256,7 +256,7 @@ describe('shipped starting weights and the default recipe', () => {
       () => {},
     );
     const rec = withDb((db) => JSON.parse(getRun(db, r.runId!)!.config));
-    expect(rec).toMatchObject({ model: 'tiny', inputSize: 48, epochs: 6, batch: 16, backend: 'cpu' });
+    expect(rec).toMatchObject({ model: 'tiny', inputSize: 48, epochs: 10, batch: 16, backend: 'cpu' });
     // a crossfit records, and trains its folds with, the same recipe
     const cf = await crossfitRun(
       { projectDir: p.projectDir, folds: 2, config: { backend: 'cpu', epochs: 1, epochSize: 12 } },

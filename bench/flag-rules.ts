@@ -1,0 +1,29 @@
+// Flag rules and thresholds compared on projects the default path kept (`npx tsx bench/default-path.ts
+// --keep DIR`): each project's stored predictions scored again by every setting (computeFlags reads
+// only), precision / recall against the generator's ground_truth.csv. One JSON line per project and
+// setting. Usage: npx tsx bench/flag-rules.ts DIR/symmetric-1 DIR/pairflip-1 ... [--smooth 2]
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { openDb } from '../src/store/db';
+import { evaluate, readGroundTruth } from './lib/detection-metrics';
+import type { FlagRule } from '../src/shared/api';
+
+const { values, positionals } = parseArgs({ allowPositionals: true, options: { smooth: { type: 'string', default: '2' } } });
+const settings: [FlagRule, number | undefined][] = [
+  ['all-agree', undefined],
+  ['all-agree', 0.15],
+  ['confident-learning', undefined],
+  ...[0.25, 0.22, 0.2, 0.18, 0.15, 0.1].map((t): [FlagRule, number] => ['score-threshold', t]),
+];
+for (const dir of positionals) {
+  const truth = readGroundTruth(join(dir, 'data', 'ground_truth.csv'));
+  const db = openDb(join(dir, 'project'), { readonly: true });
+  try {
+    for (const [rule, threshold] of settings) {
+      const r = evaluate(db, truth, rule, threshold, undefined, Number(values.smooth));
+      console.log(JSON.stringify({ bench: 'flag-rules', project: dir, ...r.row, errors: r.errors }));
+    }
+  } finally {
+    db.close();
+  }
+}

@@ -148,7 +148,7 @@ describe('training curves after a reload, with smoothing, zoom and CSV download'
     expect(await epochsRow.allTextContents()).toEqual(['epochs', '2', '10']);
     // one line per run in each overlaid chart, with a legend
     const loss = byId('compare-loss');
-    await expect.poll(async () => Number(await loss.getAttribute('data-points'))).toBe(2 + 3);
+    await expect.poll(async () => Number(await loss.getAttribute('data-points'))).toBe(2 + 10);
     expect(await loss.locator('path[data-series]').count()).toBe(2);
     expect(await loss.locator('.legend').allTextContents()).toEqual(['run 1', 'run 2']);
     await page.evaluate(() => window.scrollTo(0, 0));

@@ -2,7 +2,7 @@
 // Rules (src/shared/api.ts FlagRule):
 //   all-agree           every network's argmax is the same class, not the given label, and score >= 0.25
 //   confident-learning  the confident class (most probable class reaching its threshold t_k) is not the label
-//   score-threshold     consensus ≠ label and the ranking score >= threshold (default 0.18; the default rule)
+//   score-threshold     consensus ≠ label and the ranking score >= threshold (default 0.15; the default rule)
 // `threshold`, when given with the other two rules, is an extra minimum score.
 // The given label is the frame's CURRENT label, so scoring after a retrain checks the cleaned labels.
 // A frame a reviewer decided (accepted, relabelled, excluded) is never flagged again by a later

@@ -40,7 +40,7 @@ describe('the default path, as a new user follows it', () => {
     expect(runs).toHaveLength(1);
     expect(runs[0]!.degenerate).toBeNull();
     await app.shotBoth('default-train');
-  });
+  }, 1_000_000);
 
   it("scores with Review's defaults, and the first page is mostly real errors", async () => {
     await app.byId('nav-review').click();
@@ -83,7 +83,7 @@ describe('the default path, as a new user follows it', () => {
     expect(precision).toBeGreaterThanOrEqual(FIRST_PAGE_PRECISION);
     await expect(app.byId('review-degenerate').count()).resolves.toBe(0);
     await app.shotBoth('default-review');
-  });
+  }, 1_800_000);
 
   it('a run that learned nothing shows its warning above the grid', async () => {
     // A run whose ensemble answered Neutral for every validation frame, predicting Neutral everywhere.

@@ -11,7 +11,7 @@
 // `flags --rescore` on the cross-fit's out-of-sample predictions.
 // Usage: npx tsx bench/default-path.ts [--kinds symmetric,pairflip,segment] [--seeds 1,2] [--noise 0.3]
 //        [--videos 12] [--frames 150] [--dataset abaw|images] [--train-command train] [--train-args "--epochs 5"]
-//        [--flags-args ""] [--keep DIR]
+//        [--flags-args ""] [--keep DIR] [--out-of-sample K] [--crossfit-args "--config stretch.json"]
 import { spawnSync } from 'node:child_process';
 import { cpus } from 'node:os';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -35,6 +35,8 @@ const { values } = parseArgs({
     keep: { type: 'string' },
     dataset: { type: 'string', default: 'abaw' },
     'out-of-sample': { type: 'string' },
+    /** more options for the cross-fit of --out-of-sample (e.g. "--config stretch.json") */
+    'crossfit-args': { type: 'string', default: '' },
   },
 });
 if (values.dataset !== 'abaw' && values.dataset !== 'images') throw new Error(`--dataset must be abaw or images, got ${values.dataset}`);
@@ -105,11 +107,10 @@ for (const kind of values.kinds!.split(',')) {
       if (images) concord(['import', 'images', proj, '--list', images.list, '--root', images.root, '--format', 'csv']);
       else concord(['import', 'abaw', proj, '--annotations', join(data, 'annotations'), '--frames', join(data, 'cropped_aligned')]);
       const train = concord([values['train-command']!, proj, ...split(values['train-args']!)]);
-      // a cross-fit predicts each video while it trains (out-of-sample): there is nothing to infer
       const oos = values['out-of-sample'];
       // a cross-fit predicts each video while it trains (out-of-sample): there is nothing to infer
       const infer = values['train-command'] === 'crossfit' || oos ? { seconds: 0, out: '' } : concord(['infer', proj]);
-      const crossfit = oos ? concord(['crossfit', proj, '--folds', oos]) : null;
+      const crossfit = oos ? concord(['crossfit', proj, '--folds', oos, ...split(values['crossfit-args'])]) : null;
       const flags = concord(['flags', proj, '--json', '--top', '100000', ...(oos ? ['--rescore'] : []), ...split(values['flags-args']!)]);
       const seconds = (Date.now() - t) / 1000;
       const truth = readGroundTruth(join(data, 'ground_truth.csv'));

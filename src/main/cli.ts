@@ -37,7 +37,7 @@ Usage:
   concord pretrain <project> --images LIST --root DIR --format rafdb|affectnet|csv [train options]
   concord infer <project> [--run ID] [--backend B]
   concord eval --pred DIR --gt DIR [--classes 7|8] [--json]
-  concord crossfit <project> --folds K [--from RUN|FILE.safetensors] [train options]
+  concord crossfit <project> --folds K [--fold-by video|stretch] [--from RUN|FILE.safetensors] [train options]
   concord flags <project> [--top K] [--json]   the stored flags; scores first only when never scored, or with:
                 [--rescore] [--rule score-threshold (default)|all-agree|confident-learning] [--run ID] [--threshold S (default 0.15)] [--smooth F (default 2)]
   concord decide <project> --frame VIDEO:FRAME --action accept|relabel:K|keep|exclude|skip

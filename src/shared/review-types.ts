@@ -187,13 +187,15 @@ export interface PredictionSource {
   text: string;
 }
 
-/** flags.plan: out-of-sample scoring (a K-fold cross-fit by video), offered next to Score with its cost. */
+/** flags.plan: out-of-sample scoring (a K-fold cross-fit by video, or by image for an image list), offered next to Score with its cost. */
 export interface OutOfSamplePlan {
-  /** the project has enough video groups to fold by */
+  /** the project has enough video groups to fold by (or is an image list) */
   available: boolean;
   /** the default: available, and its estimate is within budgetSeconds */
   recommended: boolean;
   folds: number;
+  /** the most folds this project can be split into (its video groups; more for an image list) */
+  maxFolds: number;
   videoGroups: number;
   /** about how long the cross-fit takes on this machine (null before any finished training run) */
   estimateSeconds: number | null;

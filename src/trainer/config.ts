@@ -98,6 +98,13 @@ export const TrainConfigSchema = z
     /** When no frame is in valSplits: this share of the training videos (whole videos) validates. */
     valFraction: z.number().min(0).max(0.9).default(0.2),
     splitSeed: z.number().int().default(1),
+    /**
+     * crossfit: what a fold holds out. 'video': whole video groups (the fold never saw the person);
+     * 'stretch': runs of one given label within each video, dealt to folds so every fold sees every
+     * person (a mislabelled stretch is held out whole, its neighbours with other labels train);
+     * images of an image list are dealt one by one either way.
+     */
+    foldBy: z.enum(['video', 'stretch']).default('video'),
     /** Videos' sources to use (abaw, video, rafdb, affectnet, csv); null = all. */
     sources: z.array(z.string()).nullable().default(null),
     /** Train on the reviewed labels ('current') or on the file's ('original'). */

@@ -1,5 +1,7 @@
-// Cross-fitting: K CCT models on folds split by video; each video is predicted by the model that did
-// not train on it, so the stored probabilities are out-of-sample (what confident learning needs).
+// Cross-fitting: K CCT models on folds split by video (or, with foldBy 'stretch', by runs of one given
+// label within each video; an image list image by image: split.ts planFold); each frame is predicted
+// by the model that did not train on it, so the stored probabilities are out-of-sample (what
+// confident learning needs).
 // One parent run of kind 'crossfit' holds every prediction; each fold is a child run with its own
 // epoch metrics and checkpoint. Resuming skips finished folds and already predicted frames.
 import { resolve } from 'node:path';

@@ -1,5 +1,5 @@
 // Which frames train and which validate: splits by name, whole videos held out (seeded) when the
-// project has no validation split, folds by video for cross-fitting. Pure functions over store rows.
+// project has no validation split, folds by video (or by stretch of one label) for cross-fitting. Pure functions over store rows.
 import type { FrameRecord, VideoRow } from '../store/dataset';
 import type { TrainConfig } from './config';
 import { deriveSeed, Rng } from './rng';
@@ -103,6 +103,56 @@ export function planSplit(frames: readonly FrameRecord[], videos: readonly Video
   );
 }
 
+/**
+ * Frame → fold (0..k-1) when folds hold out stretches: in each video (in frame order) the maximal
+ * runs of one target label, unlabelled frames included as their own runs, are shuffled and dealt to
+ * the folds round-robin (one deal across the project, from a seeded start), so each fold holds about
+ * 1/k of every video and sees the rest of it. A mislabelled stretch is one run (or part of one with a neighbour it was labelled as),
+ * so the fold that predicts it never trained on any of it. Images of an image list (`images`: their
+ * video ids) are dealt one by one, shuffled within the list.
+ */
+export function assignStretchFolds(
+  frames: readonly LabelledFrame[],
+  k: number,
+  seed: number,
+  images: ReadonlySet<number> = new Set(),
+): Map<number, number> {
+  if (!Number.isInteger(k) || k < 2) throw new RangeError(`crossfit: folds must be an integer >= 2, got ${k}`);
+  const byVideo = new Map<number, LabelledFrame[]>();
+  for (const f of frames) {
+    const list = byVideo.get(f.videoId);
+    if (list) list.push(f);
+    else byVideo.set(f.videoId, [f]);
+  }
+  const rng = new Rng(deriveSeed(seed, 'stretch-folds'));
+  const out = new Map<number, number>();
+  // one deal across the project from a seeded start: each video's stretches go to consecutive folds
+  let next = rng.int(k);
+  let stretches = 0;
+  for (const id of [...byVideo.keys()].sort((a, b) => a - b)) {
+    const list = byVideo
+      .get(id)!
+      .slice()
+      .sort((a, b) => a.idx - b.idx);
+    const runs: LabelledFrame[][] = [];
+    for (const f of list) {
+      const last = runs[runs.length - 1];
+      const prev = last?.[last.length - 1];
+      if (!images.has(id) && prev && prev.target === f.target && f.idx - prev.idx <= 1) last.push(f);
+      else runs.push([f]);
+    }
+    rng.shuffle(runs);
+    for (const run of runs) {
+      for (const f of run) out.set(f.frameId, next);
+      next = (next + 1) % k;
+    }
+    stretches += runs.length;
+  }
+  if (stretches > 0 && stretches < k)
+    throw new RangeError(`crossfit: ${k} folds need at least ${k} stretches of frames or images, the project has ${stretches}`);
+  return out;
+}
+
 /** Fold k of a cross-fit: train on the other folds' labelled frames, validate (and later predict) on fold k. */
 export function planFold(
   frames: readonly FrameRecord[],
@@ -114,15 +164,30 @@ export function planFold(
   const classes = resolveClasses(cfg, videos);
   const ok = usable(cfg, videos);
   const mine = frames.filter((f) => ok.has(f.videoId));
-  const assignment = assignFolds([...new Set(mine.map((f) => f.video))], folds, cfg.splitSeed);
-  const inFold = (f: FrameRecord) => assignment.get(videoGroup(f.video)) === fold;
   const all = mine.map((f) => withTarget(f, cfg));
+  // an image list has no videos to fold by: its images are dealt to the folds one by one
+  const images = new Set(videos.filter((v) => v.source !== 'abaw' && v.source !== 'video').map((v) => v.id));
+  let inFold: (f: FrameRecord) => boolean;
+  if (cfg.foldBy === 'stretch') {
+    const assignment = assignStretchFolds(all, folds, cfg.splitSeed, images);
+    inFold = (f) => assignment.get(f.frameId) === fold;
+  } else {
+    const fromVideos = mine.filter((f) => !images.has(f.videoId));
+    const byGroup = fromVideos.length ? assignFolds([...new Set(fromVideos.map((f) => f.video))], folds, cfg.splitSeed) : new Map();
+    const byImage = assignStretchFolds(
+      all.filter((f) => images.has(f.videoId)),
+      folds,
+      cfg.splitSeed,
+      images,
+    );
+    inFold = (f) => (images.has(f.videoId) ? byImage.get(f.frameId) : byGroup.get(videoGroup(f.video))) === fold;
+  }
   const plan = finish(
     cfg,
     classes,
     all.filter((f) => !inFold(f)),
     all.filter(inFold),
-    `fold ${fold + 1} of ${folds} by video, seed ${cfg.splitSeed}`,
+    `fold ${fold + 1} of ${folds} by ${cfg.foldBy === 'stretch' ? 'stretch of one label within each video' : 'video'}${images.size ? ', images one by one' : ''}, seed ${cfg.splitSeed}`,
   );
   return { ...plan, heldOut: mine.filter(inFold) };
 }

@@ -79,14 +79,20 @@ export async function infer(args: string[], io: Io, launch?: TrainerLauncher): P
 
 export async function crossfit(args: string[], io: Io, launch?: TrainerLauncher): Promise<number> {
   return guarded(io, async () => {
-    const { positionals, values } = parseTrainArgs(args, { folds: { type: 'string' }, from: { type: 'string' } });
+    const { positionals, values } = parseTrainArgs(args, {
+      folds: { type: 'string' },
+      from: { type: 'string' },
+      'fold-by': { type: 'string' },
+    });
     const projectDir = trainProject(positionals);
     const json = Boolean(values.json);
     const resume = resumeRequest(values);
     const folds = int(values, 'folds');
     if (!resume.resume && (folds === undefined || folds < 2)) throw new UsageError('--folds K (K >= 2) is required');
     if (folds !== undefined && folds > 50) throw new UsageError('--folds K must be at most 50');
-    const config = configFromFlags(values);
+    const foldBy = values['fold-by'] as string | undefined;
+    if (foldBy !== undefined && foldBy !== 'video' && foldBy !== 'stretch') throw new UsageError('--fold-by must be video or stretch');
+    const config = { ...configFromFlags(values), ...(foldBy ? { foldBy } : {}) };
     const source = resume.resume ? {} : startingWeights(values.from as string | undefined);
     const r = await runCoreTraining<TrainerResult>({
       projectDir,

@@ -39,6 +39,21 @@ describe('training commands through the core', () => {
     expect(io.stderr).toContain('warning: 2 unreadable images skipped');
   });
 
+  it('crossfit --fold-by stretch sends it in the config; another value is a usage error before any trainer starts', async () => {
+    p = makeProject([{ name: 'v0', labels: [0, 1, 0] }]);
+    const starts: unknown[] = [];
+    const io = capture();
+    expect(await crossfit([p.dir, '--folds', '2', '--fold-by', 'stretch', '--json'], io, fakeTrainer(starts, { autoFinish: true }))).toBe(
+      0,
+    );
+    expect(starts[0]).toMatchObject({ mode: 'crossfit', folds: 2, config: { foldBy: 'stretch' } });
+    const bad = capture();
+    const none: unknown[] = [];
+    expect(await crossfit([p.dir, '--folds', '2', '--fold-by', 'frame'], bad, fakeTrainer(none, { autoFinish: true }))).toBe(2);
+    expect(bad.stderr.join('\n')).toContain('--fold-by must be video or stretch');
+    expect(none).toHaveLength(0);
+  });
+
   it('finetune --resume without a run id resumes the newest run; train prints readable lines', async () => {
     p = makeProject([{ name: 'v0', labels: [0, 1, 0] }]);
     const starts: unknown[] = [];

@@ -14,6 +14,8 @@ import type { OutOfSamplePlan, PredictionSource } from '../../../shared/review-t
 export const MAX_FOLDS = 5;
 /** A cross-fit needs at least this many video groups (both faces of a video are one group). */
 export const MIN_GROUPS = 3;
+/** The most folds offered for an image list (its images are dealt to folds one by one). */
+export const MAX_IMAGE_FOLDS = 10;
 /** Out-of-sample is the default when its estimate is within this (the time the UI shows). */
 export const OUT_OF_SAMPLE_BUDGET_S = 20 * 60;
 
@@ -31,7 +33,10 @@ export function outOfSamplePlan(db: Db): OutOfSamplePlan {
       .filter((v) => !images.has(v.id))
       .map((v) => videoGroup(v.name)),
   ).size;
-  const folds = Math.min(MAX_FOLDS, groups);
+  // an image list is folded image by image (split.ts planFold), a video project by video group
+  const imageOnly = groups === 0 && images.size > 0;
+  const maxFolds = imageOnly ? MAX_IMAGE_FOLDS : groups;
+  const folds = Math.min(MAX_FOLDS, maxFolds);
   const runs = listRuns(db); // newest first
   const crossfit = runs.filter(
     (r) => r.kind === 'crossfit' && r.parent_run_id === null && r.status === 'done' && runHasPredictions(db, r.id),
@@ -40,9 +45,9 @@ export function outOfSamplePlan(db: Db): OutOfSamplePlan {
   const measured = runs.filter(
     (r) => (r.kind === 'train' || r.kind === 'finetune') && r.status === 'done' && r.checkpoint_dir !== null && (seconds(r) ?? 0) > 0,
   )[0];
-  const base = { folds, videoGroups: groups, crossfitRun: crossfit?.id ?? null, budgetSeconds: OUT_OF_SAMPLE_BUDGET_S };
-  if (groups < MIN_GROUPS) {
-    const why = images.size && !groups ? 'an image list has no videos to fold by' : `${groups} video${groups === 1 ? '' : 's'}`;
+  const base = { folds, maxFolds, videoGroups: groups, crossfitRun: crossfit?.id ?? null, budgetSeconds: OUT_OF_SAMPLE_BUDGET_S };
+  if (groups < MIN_GROUPS && !imageOnly) {
+    const why = `${groups} video${groups === 1 ? '' : 's'}`;
     return {
       ...base,
       available: false,
@@ -70,9 +75,9 @@ export function outOfSamplePlan(db: Db): OutOfSamplePlan {
     available: true,
     recommended,
     estimateSeconds: estimate,
-    basis: `run ${measured.id} took ${Math.round(t)} s; ${folds} folds each train on ${folds - 1}/${folds} of the videos`,
+    basis: `run ${measured.id} took ${Math.round(t)} s; ${folds} folds each train on ${folds - 1}/${folds} of the ${imageOnly ? 'images' : 'videos'}`,
     reason: recommended
-      ? `out-of-sample is the default here: ${groups} video groups, about ${Math.max(1, Math.round(estimate / 60))} min on this machine`
+      ? `out-of-sample is the default here: ${imageOnly ? `${folds} folds of the images` : `${groups} video groups`}, about ${Math.max(1, Math.round(estimate / 60))} min on this machine`
       : `out-of-sample would take about ${Math.round(estimate / 60)} min here, over the ${OUT_OF_SAMPLE_BUDGET_S / 60} min a default may take: in-sample is the default`,
   };
 }
@@ -85,7 +90,7 @@ export function predictionSource(db: Db, runId: number): PredictionSource {
     return {
       outOfSample: 'all',
       folds,
-      text: `out-of-sample: each video predicted by the ${folds ?? 'K'}-fold cross-fit's model that left it out`,
+      text: `out-of-sample: each frame predicted by the ${folds ?? 'K'}-fold cross-fit's model that left it out`,
     };
   }
   return {
@@ -99,7 +104,7 @@ export function predictionSource(db: Db, runId: number): PredictionSource {
 export function framePrediction(db: Db, runId: number, video: string): { runId: number; outOfSample: boolean; text: string } {
   const r = getRun(db, runId);
   if (r?.kind === 'crossfit')
-    return { runId, outOfSample: true, text: 'out-of-sample (cross-fit: predicted by the fold that never trained on this video)' };
+    return { runId, outOfSample: true, text: 'out-of-sample (cross-fit: predicted by the fold that never trained on this frame)' };
   const valVideos = (JSON.parse(r?.config ?? '{}') as { split?: { valVideos?: string[] } }).split?.valVideos ?? [];
   return valVideos.includes(video)
     ? { runId, outOfSample: true, text: 'out-of-sample (a validation video: the networks never trained on it)' }

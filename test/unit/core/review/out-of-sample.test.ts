@@ -6,6 +6,7 @@ import { putPredictions } from '../../../../src/store/predictions';
 import {
   framePrediction,
   MAX_FOLDS,
+  MAX_IMAGE_FOLDS,
   OUT_OF_SAMPLE_BUDGET_S,
   outOfSamplePlan,
   predictionSource,
@@ -46,15 +47,18 @@ describe('outOfSamplePlan', () => {
     ]);
     const plan = outOfSamplePlan(p.db);
     // both faces of video a are one group: 2 groups
-    expect(plan).toMatchObject({ available: false, recommended: false, videoGroups: 2, folds: 2 });
+    expect(plan).toMatchObject({ available: false, recommended: false, videoGroups: 2, folds: 2, maxFolds: 2 });
     expect(plan.reason).toMatch(/needs at least 3; this project has 2 videos/);
   });
 
-  it('is not available for an image list (nothing to fold by)', () => {
+  it('folds an image list by image: available with up to MAX_IMAGE_FOLDS folds, estimated like a video project', () => {
     p = makeProject(videos(4, 'csv'));
+    expect(outOfSamplePlan(p.db)).toMatchObject({ available: true, videoGroups: 0, folds: MAX_FOLDS, maxFolds: MAX_IMAGE_FOLDS });
+    finishedRun(p, 'train', 60);
     const plan = outOfSamplePlan(p.db);
-    expect(plan).toMatchObject({ available: false, videoGroups: 0 });
-    expect(plan.reason).toMatch(/image list/);
+    expect(plan).toMatchObject({ available: true, recommended: true, estimateSeconds: (MAX_FOLDS - 1) * 60 });
+    expect(plan.basis).toContain('of the images');
+    expect(plan.reason).toMatch(/folds of the images/);
   });
 
   it('offers it without an estimate before any finished training run (a run with predictions but no checkpoint was not trained here)', () => {

@@ -2,7 +2,8 @@
 // Rules (src/shared/api.ts FlagRule):
 //   all-agree           every network's argmax is the same class, not the given label, and score >= 0.25
 //   confident-learning  the confident class (most probable class reaching its threshold t_k) is not the label
-//   score-threshold     consensus ≠ label and the ranking score >= threshold (default 0.15; the default rule)
+//   score-threshold     consensus ≠ label and the ranking score >= threshold (default 0.15 on smoothed
+//                       predictions, 0.2 on a frame's own; the default rule)
 // `threshold`, when given with the other two rules, is an extra minimum score.
 // The given label is the frame's CURRENT label, so scoring after a retrain checks the cleaned labels.
 // A frame a reviewer decided (accepted, relabelled, excluded) is never flagged again by a later
@@ -17,7 +18,7 @@ import { protectedFrames } from '../../../store/decisions';
 import { replaceOpenFlags, type NewFlag } from '../../../store/flags';
 import { latestPredictedRun, runHasPredictions, videoPredictions } from '../../../store/predictions';
 import { getRun } from '../../../store/runs';
-import { DEFAULT_FLAG_RULE, DEFAULT_SCORE_THRESHOLD, type FlagRule } from '../../../shared/api';
+import { DEFAULT_FLAG_RULE, DEFAULT_SCORE_THRESHOLD, DEFAULT_UNSMOOTHED_SCORE_THRESHOLD, type FlagRule } from '../../../shared/api';
 import {
   ClassThresholds,
   combinedScore,
@@ -30,7 +31,7 @@ import {
 } from './scores';
 import { ProgressTracker, throwIfAborted, type ProgressFn } from '../../../shared/progress';
 
-export { DEFAULT_SCORE_THRESHOLD };
+export { DEFAULT_SCORE_THRESHOLD, DEFAULT_UNSMOOTHED_SCORE_THRESHOLD };
 /**
  * all-agree's minimum score unless a threshold is given (0 turns it off): the networks agreeing on
  * another class by a thin margin is mostly their own mistake. On the default path's demo data
@@ -112,11 +113,15 @@ function resolveRun(db: Db, opts: ScoreOptions): number {
   return run.id;
 }
 
-/** The options' rule, run, minimum score and smoothing, or a ScoringError saying what is wrong (reads only). */
+/**
+ * The options' rule, run, minimum score and smoothing, or a ScoringError saying what is wrong (reads
+ * only). minScore applies to frames scored on smoothed predictions, unsmoothedMinScore to frames
+ * scored on their own (image lists, smoothing 0); they differ only for score-threshold's defaults.
+ */
 export function checkScoreOptions(
   db: Db,
   opts: ScoreOptions,
-): { rule: FlagRule; runId: number; minScore: number | undefined; smooth: number } {
+): { rule: FlagRule; runId: number; minScore: number | undefined; unsmoothedMinScore: number | undefined; smooth: number } {
   const rule = opts.rule ?? DEFAULT_FLAG_RULE;
   if (!['all-agree', 'confident-learning', 'score-threshold'].includes(rule)) throw new ScoringError(`unknown rule "${rule}"`);
   const runId = resolveRun(db, opts);
@@ -124,10 +129,11 @@ export function checkScoreOptions(
     opts.threshold ??
     (rule === 'score-threshold' ? DEFAULT_SCORE_THRESHOLD : rule === 'all-agree' ? DEFAULT_ALL_AGREE_MIN_SCORE : undefined);
   if (minScore !== undefined && !(minScore >= 0 && minScore <= 1)) throw new ScoringError(`threshold ${minScore} is outside [0, 1]`);
+  const unsmoothedMinScore = opts.threshold === undefined && rule === 'score-threshold' ? DEFAULT_UNSMOOTHED_SCORE_THRESHOLD : minScore;
   const smooth = opts.smooth ?? 0;
   if (!(Number.isInteger(smooth) && smooth >= 0 && smooth <= 100))
     throw new ScoringError(`smoothing ${smooth} is not a whole number of frames in [0, 100]`);
-  return { rule, runId, minScore, smooth };
+  return { rule, runId, minScore, unsmoothedMinScore, smooth };
 }
 
 /**
@@ -162,12 +168,13 @@ export async function computeFlagsAsync(
 
 /** The scoring pass as steps: it yields after each video, so a caller may pause between them. */
 function* scoringSteps(db: Db, opts: ScoreOptions): Generator<void, { result: ScoreResult; flags: Candidate[] }, void> {
-  const { rule, runId, minScore, smooth } = checkScoreOptions(db, opts);
+  const { rule, runId, minScore: smoothedMin, unsmoothedMinScore, smooth } = checkScoreOptions(db, opts);
   const videos = videoIds(db);
   const imageSets = smooth > 0 ? imageSetIds(db) : new Set<number>();
+  const smoothed = (videoId: number) => smooth > 0 && !imageSets.has(videoId);
   const predictionsOf = (videoId: number) => {
     const vp = videoPredictions(db, runId, videoId);
-    if (vp && smooth > 0 && !imageSets.has(videoId)) vp.probs = smoothProbs(vp.probs, vp.idx, vp.nets, vp.classes, smooth);
+    if (vp && smoothed(videoId)) vp.probs = smoothProbs(vp.probs, vp.idx, vp.nets, vp.classes, smooth);
     return vp;
   };
 
@@ -200,6 +207,7 @@ function* scoringSteps(db: Db, opts: ScoreOptions): Generator<void, { result: Sc
     tracker.add(1);
     const vp = predictionsOf(videoId);
     if (!vp) continue;
+    const minScore = smoothed(videoId) ? smoothedMin : unsmoothedMinScore;
     const size = vp.nets * vp.classes;
     // frames scored: labelled, with a label the model knows
     const pos: number[] = [];

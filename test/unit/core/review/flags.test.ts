@@ -1,5 +1,10 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { computeFlags, DEFAULT_SCORE_THRESHOLD, scoreRun } from '../../../../src/main/core/review/flags';
+import {
+  computeFlags,
+  DEFAULT_SCORE_THRESHOLD,
+  DEFAULT_UNSMOOTHED_SCORE_THRESHOLD,
+  scoreRun,
+} from '../../../../src/main/core/review/flags';
 import { decide, undo } from '../../../../src/main/core/review/decisions';
 import { pairCounts } from '../../../../src/store/flags';
 import { queuePage } from '../../../../src/store/queue';
@@ -16,8 +21,8 @@ afterEach(() => p?.cleanup());
  *   6-7   nets agree with label 1
  *   8     all nets say 2 but weakly (label 1)       → all-agree, low score
  */
-function standard(): { runId: number } {
-  p = makeProject([{ name: 'v', labels: [0, 0, 0, 0, 0, 1, 1, 1] }]);
+function standard(source = 'abaw'): { runId: number } {
+  p = makeProject([{ name: 'v', source, labels: [0, 0, 0, 0, 0, 1, 1, 1] }]);
   const f = (i: number) => p.frame('v', i);
   const runId = addRun(p.db, 3, [
     [f(1), nets(peaked(0), peaked(0), peaked(0))],
@@ -106,20 +111,44 @@ describe('scoreRun', () => {
     expect(all.flagged).toBe(3); // 4, 5 and 8: every frame whose consensus is not its label
     const strict = computeFlags(p.db, { rule: 'score-threshold', threshold: 0.5 });
     expect(strict.flags.map((f) => f.idx)).toEqual([4]);
-    // the default keeps exactly the frames scoring at least DEFAULT_SCORE_THRESHOLD
+    // the default keeps exactly the frames scoring at least DEFAULT_SCORE_THRESHOLD on smoothed
+    // predictions, DEFAULT_UNSMOOTHED_SCORE_THRESHOLD on a frame's own (smoothing 0, the core's default)
+    expect([DEFAULT_SCORE_THRESHOLD, DEFAULT_UNSMOOTHED_SCORE_THRESHOLD]).toEqual([0.15, 0.2]);
+    const atLeast = (min: number, smooth: number) =>
+      computeFlags(p.db, { rule: 'score-threshold', threshold: 0, smooth })
+        .flags.filter((f) => f.score >= min)
+        .map((f) => f.idx);
+    const smoothedDefault = computeFlags(p.db, { rule: 'score-threshold', smooth: 1 }).flags.map((f) => f.idx);
+    expect(smoothedDefault).toEqual(atLeast(DEFAULT_SCORE_THRESHOLD, 1));
     const byDefault = computeFlags(p.db, { rule: 'score-threshold' }).flags.map((f) => f.idx);
-    const expected = computeFlags(p.db, { rule: 'score-threshold', threshold: 0 })
-      .flags.filter((f) => f.score >= DEFAULT_SCORE_THRESHOLD)
-      .map((f) => f.idx);
-    expect(DEFAULT_SCORE_THRESHOLD).toBe(0.15);
+    const expected = atLeast(DEFAULT_UNSMOOTHED_SCORE_THRESHOLD, 0);
     expect(byDefault).toEqual(expected);
-    // and it is the rule a pass uses when none is named: frame 5's split vote (one network dissents) is a flag
+    // the two defaults differ on this run: a frame scoring between them is flagged only when smoothed
+    const between = computeFlags(p.db, { rule: 'score-threshold', threshold: 0 }).flags.filter(
+      (f) => f.score >= DEFAULT_SCORE_THRESHOLD && f.score < DEFAULT_UNSMOOTHED_SCORE_THRESHOLD,
+    );
+    expect(atLeast(DEFAULT_SCORE_THRESHOLD, 0).length - expected.length).toBe(between.length);
+    // frame 5's split vote (one network dissents) and frame 8 score between them: flags at 0.15, not at 0.2
+    expect(between.map((f) => f.idx).sort()).toEqual([5, 8]);
+    expect(atLeast(DEFAULT_SCORE_THRESHOLD, 0)).toContain(5);
+    // and it is the rule a pass uses when none is named
     const unnamed = scoreRun(p.db);
     expect(unnamed).toMatchObject({ rule: 'score-threshold', flagged: expected.length });
     expect(queuePage(p.db).items.map((i) => i.idx)).toEqual(expected);
-    expect(expected).toContain(5);
     expect(computeFlags(p.db, { rule: 'all-agree', threshold: 0 }).flags.map((f) => f.idx)).not.toContain(5);
     expect(() => computeFlags(p.db, { rule: 'score-threshold', threshold: 2 })).toThrow(/outside \[0, 1\]/);
+  });
+
+  it("an image list's frames, never smoothed, are held to the unsmoothed default threshold", () => {
+    standard('csv');
+    const own = computeFlags(p.db, { rule: 'score-threshold', threshold: 0 })
+      .flags.filter((f) => f.score >= DEFAULT_UNSMOOTHED_SCORE_THRESHOLD)
+      .map((f) => f.idx);
+    // the app and the CLI ask for smoothing ±2; an image list's frames are scored on their own
+    expect(computeFlags(p.db, { rule: 'score-threshold', smooth: 2 }).flags.map((f) => f.idx)).toEqual(own);
+    expect(own).not.toContain(5);
+    // a threshold given is a threshold kept, smoothed or not
+    expect(computeFlags(p.db, { rule: 'score-threshold', smooth: 2, threshold: 0.15 }).flags.map((f) => f.idx)).toContain(5);
   });
 
   it('confident-learning uses per-class thresholds of mean self-confidence', () => {

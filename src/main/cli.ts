@@ -39,7 +39,7 @@ Usage:
   concord eval --pred DIR --gt DIR [--classes 7|8] [--json]
   concord crossfit <project> --folds K [--fold-by video|stretch] [--from RUN|FILE.safetensors] [train options]
   concord flags <project> [--top K] [--json]   the stored flags; scores first only when never scored, or with:
-                [--rescore] [--rule score-threshold (default)|all-agree|confident-learning] [--run ID] [--threshold S (default 0.15; 0.2 unsmoothed)] [--smooth F (default 2)]
+                [--rescore] [--rule score-threshold (default)|all-agree|confident-learning] [--run ID] [--threshold S (default 0.15; 0.2 unsmoothed; 0.25 out-of-sample)] [--smooth F (default 2)]
   concord decide <project> --frame VIDEO:FRAME --action accept|relabel:K|keep|exclude|skip
   concord decisions <project> [--top N] [--json]   each decided frame once: its action and final label
   concord undo <project> | concord redo <project>

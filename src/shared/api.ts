@@ -407,7 +407,7 @@ import type {
   OutOfSamplePlan,
 } from './review-types';
 
-export { DEFAULT_FLAG_RULE, DEFAULT_SCORE_THRESHOLD, DEFAULT_UNSMOOTHED_SCORE_THRESHOLD } from './review-types';
+export { DEFAULT_FLAG_RULE, DEFAULT_SCORE_THRESHOLD } from './review-types';
 
 /** What each request returns (the review and export results are in ./review-types.ts). */
 export interface Results {

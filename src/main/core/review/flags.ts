@@ -2,8 +2,9 @@
 // Rules (src/shared/api.ts FlagRule):
 //   all-agree           every network's argmax is the same class, not the given label, and score >= 0.25
 //   confident-learning  the confident class (most probable class reaching its threshold t_k) is not the label
-//   score-threshold     consensus ≠ label and the ranking score >= threshold (default 0.15 on smoothed
-//                       predictions, 0.2 on a frame's own; the default rule)
+//   score-threshold     consensus ≠ label and the ranking score >= threshold (the default rule; by
+//                       default 0.15 on smoothed in-sample predictions, 0.2 on a frame's own, 0.25
+//                       on a cross-fit's out-of-sample predictions)
 // `threshold`, when given with the other two rules, is an extra minimum score.
 // The given label is the frame's CURRENT label, so scoring after a retrain checks the cleaned labels.
 // A frame a reviewer decided (accepted, relabelled, excluded) is never flagged again by a later
@@ -18,7 +19,8 @@ import { protectedFrames } from '../../../store/decisions';
 import { replaceOpenFlags, type NewFlag } from '../../../store/flags';
 import { latestPredictedRun, runHasPredictions, videoPredictions } from '../../../store/predictions';
 import { getRun } from '../../../store/runs';
-import { DEFAULT_FLAG_RULE, DEFAULT_SCORE_THRESHOLD, DEFAULT_UNSMOOTHED_SCORE_THRESHOLD, type FlagRule } from '../../../shared/api';
+import { DEFAULT_FLAG_RULE, DEFAULT_SCORE_THRESHOLD, type FlagRule } from '../../../shared/api';
+import { DEFAULT_OUT_OF_SAMPLE_SCORE_THRESHOLD, DEFAULT_UNSMOOTHED_SCORE_THRESHOLD } from '../../../shared/review-types';
 import {
   ClassThresholds,
   combinedScore,
@@ -31,7 +33,7 @@ import {
 } from './scores';
 import { ProgressTracker, throwIfAborted, type ProgressFn } from '../../../shared/progress';
 
-export { DEFAULT_SCORE_THRESHOLD, DEFAULT_UNSMOOTHED_SCORE_THRESHOLD };
+export { DEFAULT_OUT_OF_SAMPLE_SCORE_THRESHOLD, DEFAULT_SCORE_THRESHOLD, DEFAULT_UNSMOOTHED_SCORE_THRESHOLD };
 /**
  * all-agree's minimum score unless a threshold is given (0 turns it off): the networks agreeing on
  * another class by a thin margin is mostly their own mistake. On the default path's demo data
@@ -116,7 +118,8 @@ function resolveRun(db: Db, opts: ScoreOptions): number {
 /**
  * The options' rule, run, minimum score and smoothing, or a ScoringError saying what is wrong (reads
  * only). minScore applies to frames scored on smoothed predictions, unsmoothedMinScore to frames
- * scored on their own (image lists, smoothing 0); they differ only for score-threshold's defaults.
+ * scored on their own (image lists, smoothing 0); they differ only for score-threshold's defaults
+ * on in-sample predictions (a cross-fit's, out-of-sample, have one default either way).
  */
 export function checkScoreOptions(
   db: Db,
@@ -125,11 +128,20 @@ export function checkScoreOptions(
   const rule = opts.rule ?? DEFAULT_FLAG_RULE;
   if (!['all-agree', 'confident-learning', 'score-threshold'].includes(rule)) throw new ScoringError(`unknown rule "${rule}"`);
   const runId = resolveRun(db, opts);
+  // a cross-fit's predictions are out-of-sample: score-threshold holds them to its own default
+  const outOfSample = getRun(db, runId)?.kind === 'crossfit';
+  const byDefault = opts.threshold === undefined && rule === 'score-threshold';
   const minScore =
     opts.threshold ??
-    (rule === 'score-threshold' ? DEFAULT_SCORE_THRESHOLD : rule === 'all-agree' ? DEFAULT_ALL_AGREE_MIN_SCORE : undefined);
+    (rule === 'score-threshold'
+      ? outOfSample
+        ? DEFAULT_OUT_OF_SAMPLE_SCORE_THRESHOLD
+        : DEFAULT_SCORE_THRESHOLD
+      : rule === 'all-agree'
+        ? DEFAULT_ALL_AGREE_MIN_SCORE
+        : undefined);
   if (minScore !== undefined && !(minScore >= 0 && minScore <= 1)) throw new ScoringError(`threshold ${minScore} is outside [0, 1]`);
-  const unsmoothedMinScore = opts.threshold === undefined && rule === 'score-threshold' ? DEFAULT_UNSMOOTHED_SCORE_THRESHOLD : minScore;
+  const unsmoothedMinScore = byDefault && !outOfSample ? DEFAULT_UNSMOOTHED_SCORE_THRESHOLD : minScore;
   const smooth = opts.smooth ?? 0;
   if (!(Number.isInteger(smooth) && smooth >= 0 && smooth <= 100))
     throw new ScoringError(`smoothing ${smooth} is not a whole number of frames in [0, 100]`);

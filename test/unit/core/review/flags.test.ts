@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   computeFlags,
+  DEFAULT_OUT_OF_SAMPLE_SCORE_THRESHOLD,
   DEFAULT_SCORE_THRESHOLD,
   DEFAULT_UNSMOOTHED_SCORE_THRESHOLD,
   scoreRun,
@@ -149,6 +150,21 @@ describe('scoreRun', () => {
     expect(own).not.toContain(5);
     // a threshold given is a threshold kept, smoothed or not
     expect(computeFlags(p.db, { rule: 'score-threshold', smooth: 2, threshold: 0.15 }).flags.map((f) => f.idx)).toContain(5);
+  });
+
+  it("a cross-fit's out-of-sample predictions are held to their own default threshold, smoothed or not", () => {
+    const { runId } = standard();
+    p.db.prepare("UPDATE runs SET kind = 'crossfit' WHERE id = ?").run(runId);
+    const scores = computeFlags(p.db, { rule: 'score-threshold', threshold: 0, smooth: 2 }).flags;
+    const expected = scores.filter((f) => f.score >= DEFAULT_OUT_OF_SAMPLE_SCORE_THRESHOLD).map((f) => f.idx);
+    expect(computeFlags(p.db, { rule: 'score-threshold', smooth: 2 }).flags.map((f) => f.idx)).toEqual(expected);
+    const unsmoothed = computeFlags(p.db, { rule: 'score-threshold', threshold: 0 }).flags;
+    const own = unsmoothed.filter((f) => f.score >= DEFAULT_OUT_OF_SAMPLE_SCORE_THRESHOLD).map((f) => f.idx);
+    expect(computeFlags(p.db, { rule: 'score-threshold' }).flags.map((f) => f.idx)).toEqual(own);
+    // it is stricter than the in-sample defaults: frames 5 and 8 score between them and are not flags
+    const between = unsmoothed.filter((f) => f.score >= DEFAULT_SCORE_THRESHOLD && f.score < DEFAULT_OUT_OF_SAMPLE_SCORE_THRESHOLD);
+    expect(between.map((f) => f.idx).sort()).toEqual([5, 8]);
+    expect(own).not.toContain(5);
   });
 
   it('confident-learning uses per-class thresholds of mean self-confidence', () => {

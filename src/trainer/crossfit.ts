@@ -50,7 +50,7 @@ export async function crossfitRun(req: CrossfitRequest, control: RunControl, emi
       if (parent) {
         record = JSON.parse(parent.config) as RunConfigRecord;
       } else {
-        const folds = req.folds ?? 5;
+        const folds = req.folds ?? 3;
         // what the config leaves out comes from the backend's recipe, as for train (config.ts defaultRecipe)
         const recipe = defaultRecipe(await selectBackend(typeof req.config.backend === 'string' ? req.config.backend : 'auto'));
         let input: Record<string, unknown> = { ...recipe, ...req.config };

@@ -102,7 +102,7 @@ export async function flagsCommand(argv: string[], io: Io): Promise<number> {
         io.out(`predictions: ${counts.run.source.text}`);
         if (counts.run.source.outOfSample !== 'all')
           io.out(
-            `  for out-of-sample flags on every frame: concord crossfit ${project} --folds 5, then concord flags ${project} --rescore`,
+            `  for out-of-sample flags on every frame: concord crossfit ${project} --folds 3, then concord flags ${project} --rescore`,
           );
       }
       for (const f of flags) {

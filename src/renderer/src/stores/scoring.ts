@@ -33,7 +33,7 @@ export const useScoringStore = defineStore('scoring', () => {
   const picked = ref<PredictionChoice | null>(null);
   const folds = ref<number | null>(null);
   const source = computed<PredictionChoice>(() => picked.value ?? (plan.value?.recommended ? 'out-of-sample' : 'in-sample'));
-  const foldCount = computed(() => folds.value ?? plan.value?.folds ?? 5);
+  const foldCount = computed(() => folds.value ?? plan.value?.folds ?? 3);
   /** the inference or cross-fit job that makes the predictions, while it runs (and how it ended) */
   const job = ref<{ jobId: string; kind: JobKind; status: JobInfo['status']; progress: Progress | null; error: string | null } | null>(
     null,

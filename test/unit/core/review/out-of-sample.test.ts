@@ -75,7 +75,7 @@ describe('outOfSamplePlan', () => {
     finishedRun(p, 'train', 10_000); // an older, slow run: not the basis
     const id = finishedRun(p, 'train', 90);
     const plan = outOfSamplePlan(p.db);
-    expect(plan).toMatchObject({ available: true, recommended: true, folds: 5, estimateSeconds: 4 * 90, crossfitRun: null });
+    expect(plan).toMatchObject({ available: true, recommended: true, folds: 3, estimateSeconds: 2 * 90, crossfitRun: null });
     expect(plan.basis).toContain(`run ${id} took 90 s`);
   });
 
@@ -83,7 +83,7 @@ describe('outOfSamplePlan', () => {
     p = makeProject(videos(4));
     finishedRun(p, 'train', OUT_OF_SAMPLE_BUDGET_S); // 3 folds: 2x the run
     const plan = outOfSamplePlan(p.db);
-    expect(plan).toMatchObject({ available: true, recommended: false, folds: 4, estimateSeconds: 3 * OUT_OF_SAMPLE_BUDGET_S });
+    expect(plan).toMatchObject({ available: true, recommended: false, folds: 3, maxFolds: 4, estimateSeconds: 2 * OUT_OF_SAMPLE_BUDGET_S });
     expect(plan.reason).toMatch(/in-sample is the default/);
   });
 

@@ -5,6 +5,7 @@ import { createRun, updateRun } from '../../../../src/store/runs';
 import { putPredictions } from '../../../../src/store/predictions';
 import {
   framePrediction,
+  DEFAULT_MIN_GROUPS,
   MAX_FOLDS,
   MAX_IMAGE_FOLDS,
   OUT_OF_SAMPLE_BUDGET_S,
@@ -71,12 +72,20 @@ describe('outOfSamplePlan', () => {
   });
 
   it('estimates (K-1) times the newest finished training run and defaults to it within the budget', () => {
-    p = makeProject(videos(8));
+    p = makeProject(videos(DEFAULT_MIN_GROUPS));
     finishedRun(p, 'train', 10_000); // an older, slow run: not the basis
     const id = finishedRun(p, 'train', 90);
     const plan = outOfSamplePlan(p.db);
     expect(plan).toMatchObject({ available: true, recommended: true, folds: 3, estimateSeconds: 2 * 90, crossfitRun: null });
     expect(plan.basis).toContain(`run ${id} took 90 s`);
+  });
+
+  it('is offered but not the default with fewer than DEFAULT_MIN_GROUPS video groups, and says why', () => {
+    p = makeProject(videos(8));
+    finishedRun(p, 'train', 90);
+    const plan = outOfSamplePlan(p.db);
+    expect(plan).toMatchObject({ available: true, recommended: false, folds: 3, estimateSeconds: 2 * 90 });
+    expect(plan.reason).toMatch(/8 video groups each fold trains on about 5 people.*in-sample is the default/);
   });
 
   it('is not the default when the estimate is over the budget', () => {

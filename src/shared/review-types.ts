@@ -37,6 +37,12 @@ export const DEFAULT_UNSMOOTHED_SCORE_THRESHOLD = 0.2;
  */
 export const DEFAULT_OUT_OF_SAMPLE_SCORE_THRESHOLD = 0.25;
 
+/** score-threshold's default minimum score for a frame: out-of-sample, else smoothed or on its own. */
+export function defaultScoreThreshold(p: { outOfSample: boolean; smoothed: boolean }): number {
+  if (p.outOfSample) return DEFAULT_OUT_OF_SAMPLE_SCORE_THRESHOLD;
+  return p.smoothed ? DEFAULT_SCORE_THRESHOLD : DEFAULT_UNSMOOTHED_SCORE_THRESHOLD;
+}
+
 export interface QueueItem {
   flagId: number;
   frameId: number;

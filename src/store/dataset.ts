@@ -297,9 +297,16 @@ export function imageListCount(db: Db, sources: readonly string[] = ['rafdb', 'a
     .get(...sources) as number;
 }
 
-/** Ids of the "videos" that are image datasets (rafdb, affectnet, csv): their neighbouring frames are unrelated images. */
+/** The sources whose rows are real videos; every other source (rafdb, affectnet, csv) is an image set. */
+export const VIDEO_SOURCES: readonly string[] = ['abaw', 'video'];
+
+/** Whether a "video" of this source is an image dataset: its neighbouring frames are unrelated images. */
+export const isImageSet = (source: string): boolean => !VIDEO_SOURCES.includes(source);
+
+/** Ids of the "videos" that are image datasets (rafdb, affectnet, csv). */
 export function imageSetIds(db: Db): Set<number> {
-  return new Set(stmt(db, "SELECT id FROM videos WHERE source NOT IN ('abaw', 'video')").pluck().all() as number[]);
+  const rows = stmt(db, 'SELECT id, source FROM videos').all() as { id: number; source: string }[];
+  return new Set(rows.filter((r) => isImageSet(r.source)).map((r) => r.id));
 }
 
 /** One frame with its video and labels. */

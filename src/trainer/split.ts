@@ -1,6 +1,6 @@
 // Which frames train and which validate: splits by name, whole videos held out (seeded) when the
 // project has no validation split, folds by video (or by stretch of one label) for cross-fitting. Pure functions over store rows.
-import type { FrameRecord, VideoRow } from '../store/dataset';
+import { isImageSet, type FrameRecord, type VideoRow } from '../store/dataset';
 import type { TrainConfig } from './config';
 import { deriveSeed, Rng } from './rng';
 
@@ -166,7 +166,7 @@ export function planFold(
   const mine = frames.filter((f) => ok.has(f.videoId));
   const all = mine.map((f) => withTarget(f, cfg));
   // an image list has no videos to fold by: its images are dealt to the folds one by one
-  const images = new Set(videos.filter((v) => v.source !== 'abaw' && v.source !== 'video').map((v) => v.id));
+  const images = new Set(videos.filter((v) => isImageSet(v.source)).map((v) => v.id));
   let inFold: (f: FrameRecord) => boolean;
   if (cfg.foldBy === 'stretch') {
     const assignment = assignStretchFolds(all, folds, cfg.splitSeed, images);

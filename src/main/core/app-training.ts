@@ -7,7 +7,7 @@ import type { Db } from '../../store/db';
 import { NotFoundError } from '../../shared/errors';
 import { epochMetrics, getRun, listRuns, latestRun, type EpochRow, type RunRow } from '../../store/runs';
 import { runHasPredictions } from '../../store/predictions';
-import { imageListCount } from '../../store/dataset';
+import { imageListCount, VIDEO_SOURCES } from '../../store/dataset';
 import { downsampledSteps, stepCount, stepPage } from '../../store/steps';
 import { startTrainerJob, type TrainerJob, type TrainerLauncher } from './jobs';
 import type { JobControls } from './jobs-registry';
@@ -208,7 +208,7 @@ export function startTraining(core: Core, p: RequestPayload<'train.start'>): Job
 
 /** The image-list sources a pretrain learns from, and the video sources the finetune after it uses. */
 export const IMAGE_SOURCES = ['rafdb', 'affectnet', 'csv'];
-export const VIDEO_SOURCES = ['abaw', 'video'];
+export { VIDEO_SOURCES };
 
 /** The two configs of pretrain-then-finetune; the finetune inherits model and input size from the pretrain run. */
 export function pretrainFinetuneConfigs(p: RequestPayload<'train.pretrainFinetune'>): {
@@ -217,7 +217,7 @@ export function pretrainFinetuneConfigs(p: RequestPayload<'train.pretrainFinetun
 } {
   const config = p.config ?? {};
   const pretrain = { ...config, ...(p.pretrainEpochs ? { epochs: p.pretrainEpochs } : {}), sources: p.sources ?? IMAGE_SOURCES };
-  const finetune: Record<string, unknown> = { ...config, sources: VIDEO_SOURCES };
+  const finetune: Record<string, unknown> = { ...config, sources: [...VIDEO_SOURCES] };
   delete finetune.model;
   delete finetune.inputSize;
   return { pretrain, finetune };

@@ -20,7 +20,11 @@ import { replaceOpenFlags, type NewFlag } from '../../../store/flags';
 import { latestPredictedRun, runHasPredictions, videoPredictions } from '../../../store/predictions';
 import { getRun } from '../../../store/runs';
 import { DEFAULT_FLAG_RULE, DEFAULT_SCORE_THRESHOLD, type FlagRule } from '../../../shared/api';
-import { DEFAULT_OUT_OF_SAMPLE_SCORE_THRESHOLD, DEFAULT_UNSMOOTHED_SCORE_THRESHOLD } from '../../../shared/review-types';
+import {
+  DEFAULT_OUT_OF_SAMPLE_SCORE_THRESHOLD,
+  DEFAULT_UNSMOOTHED_SCORE_THRESHOLD,
+  defaultScoreThreshold,
+} from '../../../shared/review-types';
 import {
   ClassThresholds,
   combinedScore,
@@ -117,35 +121,31 @@ function resolveRun(db: Db, opts: ScoreOptions): number {
 
 /**
  * The options' rule, run, minimum score and smoothing, or a ScoringError saying what is wrong (reads
- * only). minScore applies to frames scored on smoothed predictions, unsmoothedMinScore to frames
- * scored on their own (image lists, smoothing 0); they differ only for score-threshold's defaults
- * on in-sample predictions (a cross-fit's, out-of-sample, have one default either way).
+ * only). minScoreFor gives the minimum score for a frame scored on smoothed predictions or on its
+ * own: a given threshold, else the rule's default (score-threshold's: defaultScoreThreshold, stricter
+ * on its own and on a cross-fit's out-of-sample predictions).
  */
 export function checkScoreOptions(
   db: Db,
   opts: ScoreOptions,
-): { rule: FlagRule; runId: number; minScore: number | undefined; unsmoothedMinScore: number | undefined; smooth: number } {
+): { rule: FlagRule; runId: number; minScoreFor: (smoothed: boolean) => number | undefined; smooth: number } {
   const rule = opts.rule ?? DEFAULT_FLAG_RULE;
   if (!['all-agree', 'confident-learning', 'score-threshold'].includes(rule)) throw new ScoringError(`unknown rule "${rule}"`);
   const runId = resolveRun(db, opts);
-  // a cross-fit's predictions are out-of-sample: score-threshold holds them to its own default
+  const given = opts.threshold;
+  if (given !== undefined && !(given >= 0 && given <= 1)) throw new ScoringError(`threshold ${given} is outside [0, 1]`);
   const outOfSample = getRun(db, runId)?.kind === 'crossfit';
-  const byDefault = opts.threshold === undefined && rule === 'score-threshold';
-  const minScore =
-    opts.threshold ??
+  const minScoreFor = (smoothed: boolean) =>
+    given ??
     (rule === 'score-threshold'
-      ? outOfSample
-        ? DEFAULT_OUT_OF_SAMPLE_SCORE_THRESHOLD
-        : DEFAULT_SCORE_THRESHOLD
+      ? defaultScoreThreshold({ outOfSample, smoothed })
       : rule === 'all-agree'
         ? DEFAULT_ALL_AGREE_MIN_SCORE
         : undefined);
-  if (minScore !== undefined && !(minScore >= 0 && minScore <= 1)) throw new ScoringError(`threshold ${minScore} is outside [0, 1]`);
-  const unsmoothedMinScore = byDefault && !outOfSample ? DEFAULT_UNSMOOTHED_SCORE_THRESHOLD : minScore;
   const smooth = opts.smooth ?? 0;
   if (!(Number.isInteger(smooth) && smooth >= 0 && smooth <= 100))
     throw new ScoringError(`smoothing ${smooth} is not a whole number of frames in [0, 100]`);
-  return { rule, runId, minScore, unsmoothedMinScore, smooth };
+  return { rule, runId, minScoreFor, smooth };
 }
 
 /**
@@ -180,7 +180,7 @@ export async function computeFlagsAsync(
 
 /** The scoring pass as steps: it yields after each video, so a caller may pause between them. */
 function* scoringSteps(db: Db, opts: ScoreOptions): Generator<void, { result: ScoreResult; flags: Candidate[] }, void> {
-  const { rule, runId, minScore: smoothedMin, unsmoothedMinScore, smooth } = checkScoreOptions(db, opts);
+  const { rule, runId, minScoreFor, smooth } = checkScoreOptions(db, opts);
   const videos = videoIds(db);
   const imageSets = smooth > 0 ? imageSetIds(db) : new Set<number>();
   const smoothed = (videoId: number) => smooth > 0 && !imageSets.has(videoId);
@@ -219,7 +219,7 @@ function* scoringSteps(db: Db, opts: ScoreOptions): Generator<void, { result: Sc
     tracker.add(1);
     const vp = predictionsOf(videoId);
     if (!vp) continue;
-    const minScore = smoothed(videoId) ? smoothedMin : unsmoothedMinScore;
+    const minScore = minScoreFor(smoothed(videoId));
     const size = vp.nets * vp.classes;
     // frames scored: labelled, with a label the model knows
     const pos: number[] = [];

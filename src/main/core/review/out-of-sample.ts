@@ -81,27 +81,21 @@ export function outOfSamplePlan(db: Db): OutOfSamplePlan {
   }
   const t = seconds(measured)!;
   const estimate = Math.round((folds - 1) * t);
+  const inBudget = estimate <= OUT_OF_SAMPLE_BUDGET_S;
   const fewPeople = !imageOnly && groups < DEFAULT_MIN_GROUPS;
-  const recommended = estimate <= OUT_OF_SAMPLE_BUDGET_S && !fewPeople;
-  const basis = `run ${measured.id} took ${Math.round(t)} s; ${folds} folds each train on ${folds - 1}/${folds} of the ${imageOnly ? 'images' : 'videos'}`;
-  if (fewPeople && estimate <= OUT_OF_SAMPLE_BUDGET_S)
-    return {
-      ...base,
-      available: true,
-      recommended: false,
-      estimateSeconds: estimate,
-      basis,
-      reason: `out-of-sample is offered, not the default: with ${groups} video groups each fold trains on about ${Math.round((groups * (folds - 1)) / folds)} people, too few to judge faces it never saw (the default needs ${DEFAULT_MIN_GROUPS} groups): in-sample is the default`,
-    };
+  const recommended = inBudget && !fewPeople;
+  const reason = !inBudget
+    ? `out-of-sample would take about ${Math.round(estimate / 60)} min here, over the ${OUT_OF_SAMPLE_BUDGET_S / 60} min a default may take: in-sample is the default`
+    : fewPeople
+      ? `out-of-sample is offered, not the default: with ${groups} video groups each fold trains on about ${Math.round((groups * (folds - 1)) / folds)} people, too few to judge faces it never saw (the default needs ${DEFAULT_MIN_GROUPS} groups): in-sample is the default`
+      : `out-of-sample is the default here: ${imageOnly ? `${folds} folds of the images` : `${groups} video groups`}, about ${Math.max(1, Math.round(estimate / 60))} min on this machine`;
   return {
     ...base,
     available: true,
     recommended,
     estimateSeconds: estimate,
-    basis,
-    reason: recommended
-      ? `out-of-sample is the default here: ${imageOnly ? `${folds} folds of the images` : `${groups} video groups`}, about ${Math.max(1, Math.round(estimate / 60))} min on this machine`
-      : `out-of-sample would take about ${Math.round(estimate / 60)} min here, over the ${OUT_OF_SAMPLE_BUDGET_S / 60} min a default may take: in-sample is the default`,
+    basis: `run ${measured.id} took ${Math.round(t)} s; ${folds} folds each train on ${folds - 1}/${folds} of the ${imageOnly ? 'images' : 'videos'}`,
+    reason,
   };
 }
 

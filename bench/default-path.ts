@@ -1,17 +1,19 @@
 // The quality a new user gets on the default path, measured exactly as they would run it:
 // `concord demo-data` (the generator's defaults unless given), `init`, `import abaw`, `train` with
-// no options, `infer`, `flags` with no options; then the stored open flags against the generator's
+// no options, `infer` with no options (which cross-fits where the project's out-of-sample plan
+// makes that the default: 12 or more video groups, or an image list, within its budget; the
+// row's `predictions` says which), `flags` with no options; then the stored open flags against the generator's
 // ground_truth.csv (which the code under test never reads). One JSON line per seed and noise kind,
 // then a summary. The CLI is spawned as a user runs it, so the timings include process start.
 // With `--dataset images` the same frames are imported as an image list instead (`import images
 // --format csv`, one `path,label,split` row per labelled crop): an image-level dataset, scored
 // without temporal smoothing, its ground truth matched by image path.
-// With `--out-of-sample K` the path is the UI's when its plan picks out-of-sample scoring: the
-// default train, then a K-fold cross-fit by video (`crossfit --folds K`, no other options), then
-// `flags --rescore` on the cross-fit's out-of-sample predictions.
+// `--infer-args --in-sample` measures the in-sample path instead. With `--out-of-sample K` the
+// cross-fit is asked for explicitly: the default train, `crossfit --folds K` (with
+// --crossfit-args), then `flags --rescore` on the cross-fit's out-of-sample predictions.
 // Usage: npx tsx bench/default-path.ts [--kinds symmetric,pairflip,segment] [--seeds 1,2] [--noise 0.3]
 //        [--videos 12] [--frames 150] [--dataset abaw|images] [--train-command train] [--train-args "--epochs 5"]
-//        [--flags-args ""] [--keep DIR] [--out-of-sample K] [--crossfit-args "--config stretch.json"]
+//        [--infer-args "--in-sample"] [--flags-args ""] [--keep DIR] [--out-of-sample K] [--crossfit-args "--config stretch.json"]
 import { spawnSync } from 'node:child_process';
 import { cpus } from 'node:os';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -31,6 +33,7 @@ const { values } = parseArgs({
     'train-args': { type: 'string', default: '' },
     /** an experiment's training command instead of the default path's `train` (e.g. finetune) */
     'train-command': { type: 'string', default: 'train' },
+    'infer-args': { type: 'string', default: '' },
     'flags-args': { type: 'string', default: '' },
     keep: { type: 'string' },
     dataset: { type: 'string', default: 'abaw' },
@@ -109,7 +112,8 @@ for (const kind of values.kinds!.split(',')) {
       const train = concord([values['train-command']!, proj, ...split(values['train-args']!)]);
       const oos = values['out-of-sample'];
       // a cross-fit predicts each video while it trains (out-of-sample): there is nothing to infer
-      const infer = values['train-command'] === 'crossfit' || oos ? { seconds: 0, out: '' } : concord(['infer', proj]);
+      const infer =
+        values['train-command'] === 'crossfit' || oos ? { seconds: 0, out: '' } : concord(['infer', proj, ...split(values['infer-args']!)]);
       const crossfit = oos ? concord(['crossfit', proj, '--folds', oos, ...split(values['crossfit-args'])]) : null;
       const flags = concord(['flags', proj, '--json', '--top', '100000', ...(oos ? ['--rescore'] : []), ...split(values['flags-args']!)]);
       const seconds = (Date.now() - t) / 1000;
@@ -166,7 +170,10 @@ for (const kind of values.kinds!.split(',')) {
             backend: run.backend,
           },
           trainCommand: [values['train-command'], values['train-args']].filter(Boolean).join(' '),
-          ...(oos ? { outOfSample: { folds: Number(oos), source: (open as { source?: unknown }).source ?? null } } : {}),
+          inferArgs: values['infer-args'],
+          // what the flags were scored on: in-sample, or a cross-fit's out-of-sample predictions
+          predictions: (open as { source?: unknown }).source ?? null,
+          ...(oos ? { outOfSample: { folds: Number(oos) } } : {}),
         };
         rows.push(row);
         console.log(JSON.stringify(row));

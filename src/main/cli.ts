@@ -35,7 +35,8 @@ Usage:
                           [--backend auto|tensorflow-gpu|webgpu|tensorflow|wasm|cpu] [--config FILE] [--resume] [--json]
   concord finetune <project> --from RUN|FILE.safetensors [train options]
   concord pretrain <project> --images LIST --root DIR --format rafdb|affectnet|csv [train options]
-  concord infer <project> [--run ID] [--backend B]
+  concord infer <project> [--in-sample | --out-of-sample [--folds K]] [--run ID] [--backend B]
+                          out-of-sample (a K-fold cross-fit) where the project's plan makes it the default
   concord eval --pred DIR --gt DIR [--classes 7|8] [--json]
   concord crossfit <project> --folds K [--fold-by video|stretch] [--from RUN|FILE.safetensors] [train options]
   concord flags <project> [--top K] [--json]   the stored flags; scores first only when never scored, or with:

@@ -200,6 +200,8 @@ export interface ReviewCounts {
   changed: number;
   /** the run the flags came from, whether it learned anything and whether its predictions are out-of-sample (null before any scoring) */
   run: { id: number; degenerate: DegenerateVerdict | null; source: PredictionSource } | null;
+  /** a run with predictions newer than the flags' run (a later infer or cross-fit): scoring again would use it */
+  newerPredictions: number | null;
 }
 
 /** Whether a run's predictions come from networks that never saw the frames: a cross-fit's all do, a training run's validation frames do. */
@@ -228,6 +230,8 @@ export interface OutOfSamplePlan {
   reason: string;
   /** the newest finished cross-fit with predictions: scoring it needs no new training */
   crossfitRun: number | null;
+  /** the newest run that finished training here (the estimate's basis), null before one */
+  trainedRun: number | null;
 }
 
 /** What a flags.score job ends with (its job.done result). */

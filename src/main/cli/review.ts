@@ -88,6 +88,7 @@ export async function flagsCommand(argv: string[], io: Io): Promise<number> {
             runId,
             degenerate,
             source: counts.run?.source ?? null,
+            newerPredictions: counts.newerPredictions,
             open: counts.open,
             flags: flags.map(queueRowOf),
           }),
@@ -98,11 +99,13 @@ export async function flagsCommand(argv: string[], io: Io): Promise<number> {
         io.out(`run ${result.runId}: scored ${result.scored} labelled frames, flagged ${result.flagged} with rule ${result.rule}`);
       else if (counts.run)
         io.out(`stored flags of run ${counts.run.id}: ${counts.open} open, ${counts.decided} decided (--rescore to score again)`);
+      if (!result && counts.newerPredictions !== null)
+        io.err(`note: run ${counts.newerPredictions} has newer predictions than these flags; --rescore scores them`);
       if (counts.run) {
         io.out(`predictions: ${counts.run.source.text}`);
         if (counts.run.source.outOfSample !== 'all')
           io.out(
-            `  for out-of-sample flags on every frame: concord crossfit ${project} --folds 3, then concord flags ${project} --rescore`,
+            `  for out-of-sample flags on every frame: concord infer ${project} --out-of-sample, then concord flags ${project} --rescore`,
           );
       }
       for (const f of flags) {

@@ -1,4 +1,4 @@
-// `concord train | finetune | infer | crossfit`: each sends one core request (train.start or
+// `concord train | finetune | crossfit` (and infer, infer.ts): each sends one core request (train.start or
 // infer.start, the same the desktop app and `concord serve` send) and prints the job's events
 // (train-runner.ts): per-epoch lines (or JSON lines with --json) on stdout, a progress bar on
 // stderr; Ctrl-C cancels cooperatively (the last checkpoint stays usable; --resume continues).
@@ -12,6 +12,8 @@ import { finish, guarded } from './train-output';
 
 /** `concord eval` lives in eval.ts; test/unit/trainer/eval-files.test.ts imports it from here. */
 export { evalCommand } from './eval';
+/** `concord infer` lives in infer.ts (it follows the out-of-sample plan). */
+export { infer } from './infer';
 
 /** train.start's resume fields from `--resume [--run ID]`. */
 function resumeRequest(values: Flags): { resume?: true; resumeRun?: number } {
@@ -55,25 +57,6 @@ export async function finetune(args: string[], io: Io, launch?: TrainerLauncher)
       launch,
     });
     return finish(io, json, r, 'finetuning');
-  });
-}
-
-export async function infer(args: string[], io: Io, launch?: TrainerLauncher): Promise<number> {
-  return guarded(io, async () => {
-    const { positionals, values } = parseTrainArgs(args);
-    const projectDir = trainProject(positionals);
-    const json = Boolean(values.json);
-    // Validated like train's --backend (one message naming the choices).
-    const backend = values.backend ? (configFromFlags({ backend: values.backend }).backend as 'auto') : undefined;
-    const runId = int(values, 'run');
-    const r = await runCoreTraining<TrainerResult>({
-      projectDir,
-      start: (core) => core.request('infer.start', { ...(runId !== undefined ? { runId } : {}), ...(backend ? { backend } : {}) }),
-      json,
-      io,
-      launch,
-    });
-    return finish(io, json, r, 'inference');
   });
 }
 

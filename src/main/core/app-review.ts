@@ -17,6 +17,7 @@ import { servableFrame } from './frame-file';
 import { asNotFound, NotFoundError } from '../../shared/errors';
 import { frameInfo } from '../../store/dataset';
 import { getRun } from '../../store/runs';
+import { latestPredictedRun } from '../../store/predictions';
 import { decidedFrames, reviewTally } from '../../store/decisions';
 import { runDegenerate } from './app-training';
 import { flaggedRunId, flagSegments, pairCounts } from '../../store/flags';
@@ -170,7 +171,8 @@ export function segments(db: Db, p: RequestPayload<'review.segments'>): SegmentI
 export function counts(db: Db): Results['review.counts'] {
   const runId = flaggedRunId(db);
   const run = runId === null ? null : { id: runId, degenerate: runDegenerate(db, runId), source: predictionSource(db, runId) };
-  return { ...reviewTally(db), run };
+  const newest = latestPredictedRun(db)?.id ?? null;
+  return { ...reviewTally(db), run, newerPredictions: runId !== null && newest !== null && newest > runId ? newest : null };
 }
 
 /** flags.plan: out-of-sample scoring's folds, cost and whether it is the default (review/out-of-sample.ts). */

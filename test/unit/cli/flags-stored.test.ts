@@ -43,7 +43,12 @@ describe('concord flags and decisions', () => {
     const text = await flags('--top', '2');
     expect(text.io.stdout[0]).toBe('stored flags of run 1: 9 open, 1 decided (--rescore to score again)');
     expect(text.io.stdout.at(-1)).toBe('… 7 more open flags (--top N to see more)');
-    const again = await flags('--rescore', '--json');
+    // a later run's predictions (a new infer or cross-fit): the stored flags say they are older
+    const later = addRun(p!.db, 3, [[p!.frame('v', 1), nets(peaked(0), peaked(0), peaked(0))]]);
+    const stale = await flags('--top', '1');
+    expect(stale.io.stderr).toContain(`note: run ${later} has newer predictions than these flags; --rescore scores them`);
+    expect((await flags('--json')).json.newerPredictions).toBe(later);
+    const again = await flags('--rescore', '--json', '--run', '1');
     expect(again.json.result).toMatchObject({ flagged: 9, suppressedByReview: 1 });
     // cli.ts prints a UsageError as one line, exit 2
     await expect(flags('--no-score', '--rescore')).rejects.toBeInstanceOf(UsageError);

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { openDb, type Db } from '../../../src/store/db';
 import { upsertVideo } from '../../../src/store/dataset';
 import { putPredictions } from '../../../src/store/predictions';
-import { createRun } from '../../../src/store/runs';
+import { createRun, updateRun } from '../../../src/store/runs';
 import { ABAW7_HEADER } from '../../../src/shared/labels';
 
 export const C = 7;
@@ -89,4 +89,21 @@ export function addRun(db: Db, n: number, preds: [number, Float32Array][]): numb
     preds.map(([frameId, probs]) => ({ frameId, probs })),
   );
   return runId;
+}
+
+/** A finished run of `kind` that took `seconds` and left a checkpoint (a run trained here). */
+export function finishedRun(
+  proj: { db: Db },
+  kind: 'train' | 'crossfit',
+  seconds: number,
+  config: unknown = {},
+  parentRunId: number | null = null,
+): number {
+  const id = createRun(proj.db, { kind, config, parentRunId });
+  updateRun(proj.db, id, { status: 'done', finished: true, checkpoint_dir: `runs/${id}` });
+  const start = new Date(Date.UTC(2026, 0, 1, 12, 0, 0));
+  proj.db
+    .prepare('UPDATE runs SET started_at = ?, finished_at = ? WHERE id = ?')
+    .run(start.toISOString(), new Date(start.getTime() + seconds * 1000).toISOString(), id);
+  return id;
 }

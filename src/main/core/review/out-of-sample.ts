@@ -57,7 +57,14 @@ export function outOfSamplePlan(db: Db): OutOfSamplePlan {
   const measured = runs.filter(
     (r) => (r.kind === 'train' || r.kind === 'finetune') && r.status === 'done' && r.checkpoint_dir !== null && (seconds(r) ?? 0) > 0,
   )[0];
-  const base = { folds, maxFolds, videoGroups: groups, crossfitRun: crossfit?.id ?? null, budgetSeconds: OUT_OF_SAMPLE_BUDGET_S };
+  const base = {
+    folds,
+    maxFolds,
+    videoGroups: groups,
+    crossfitRun: crossfit?.id ?? null,
+    trainedRun: measured?.id ?? null,
+    budgetSeconds: OUT_OF_SAMPLE_BUDGET_S,
+  };
   if (groups < MIN_GROUPS && !imageOnly) {
     const why = `${groups} video${groups === 1 ? '' : 's'}`;
     return {

@@ -1,6 +1,6 @@
 // Out-of-sample scoring's plan (folds, estimate, default) and what each run's predictions are.
 import { afterEach, describe, expect, it } from 'vitest';
-import { makeProject, nets, peaked, type TestProject } from '../../store/fixtures';
+import { finishedRun, makeProject, nets, peaked, type TestProject } from '../../store/fixtures';
 import { createRun, updateRun } from '../../../../src/store/runs';
 import { putPredictions } from '../../../../src/store/predictions';
 import {
@@ -21,23 +21,6 @@ afterEach(() => {
 
 const videos = (n: number, source = 'abaw') =>
   Array.from({ length: n }, (_, i) => ({ name: `v${i}`, split: i === 0 ? 'Validation_Set' : 'Train_Set', labels: [0, 1, 2], source }));
-
-/** A finished run of `kind` that took `seconds`. */
-function finishedRun(
-  proj: TestProject,
-  kind: 'train' | 'crossfit',
-  seconds: number,
-  config: unknown = {},
-  parentRunId: number | null = null,
-): number {
-  const id = createRun(proj.db, { kind, config, parentRunId });
-  updateRun(proj.db, id, { status: 'done', finished: true, checkpoint_dir: `runs/${id}` });
-  const start = new Date(Date.UTC(2026, 0, 1, 12, 0, 0));
-  proj.db
-    .prepare('UPDATE runs SET started_at = ?, finished_at = ? WHERE id = ?')
-    .run(start.toISOString(), new Date(start.getTime() + seconds * 1000).toISOString(), id);
-  return id;
-}
 
 describe('outOfSamplePlan', () => {
   it('is not available with fewer than 3 video groups, and says why', () => {

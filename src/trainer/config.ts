@@ -114,6 +114,8 @@ export const TrainConfigSchema = z
     /** Training samples per epoch; null = every training frame once. */
     epochSize: z.number().int().min(1).nullable().default(null),
 
+    /** Predictions (infer, a cross-fit's held-out folds) average each crop with its mirror image. */
+    predictFlip: z.boolean().default(false),
     evalBatch: z.number().int().min(1).max(4096).default(64),
     /** Batches decoded ahead of the one training. */
     prefetch: z.number().int().min(0).max(16).default(2),

@@ -145,6 +145,7 @@ export async function crossfitRun(req: CrossfitRequest, control: RunControl, emi
             control,
             emit,
             phase: `predict fold ${fold + 1}/${folds}`,
+            flip: cfg.predictFlip,
           });
           skipped += r.skipped;
         } finally {

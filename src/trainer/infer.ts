@@ -17,14 +17,26 @@ import { checkpointDir, configFromRecord } from './recorder';
 import { disposeResNet, type ResNet } from './resnet';
 import { withRunSession } from './session';
 
-/** N x C probabilities per frame, network-major, for one decoded batch; no tensor outlives the call. */
-export async function predictBatch(nets: readonly ResNet[], batch: Batch, size: number): Promise<Float32Array[]> {
+/**
+ * N x C probabilities per frame, network-major, for one decoded batch; no tensor outlives the call.
+ * With `flip` each network's probabilities are the mean over the crop and its mirror image (the
+ * training augmentation's horizontal flip, used at test time).
+ */
+export async function predictBatch(nets: readonly ResNet[], batch: Batch, size: number, flip = false): Promise<Float32Array[]> {
   const x = tf.tensor4d(batch.x, [batch.count, size, size, 3]);
+  const mirrored = flip ? tf.reverse(x, 2) : null;
   let perNet: Float32Array[];
   try {
     perNet = (await predict(nets, x)).perNet;
+    if (mirrored) {
+      const other = (await predict(nets, mirrored as tf.Tensor4D)).perNet;
+      perNet.forEach((p, n) => {
+        for (let i = 0; i < p.length; i++) p[i] = (p[i]! + other[n]![i]!) / 2;
+      });
+    }
   } finally {
     x.dispose();
+    mirrored?.dispose();
   }
   const classes = nets[0].config.numClasses;
   const rows: Float32Array[] = [];
@@ -48,6 +60,8 @@ export interface PredictOptions {
   control: RunControl;
   emit: Emit;
   phase?: string;
+  /** average each crop's prediction with its mirror image's (config predictFlip) */
+  flip?: boolean;
 }
 
 /** Predicts the frames this run has no prediction for yet; returns how many it wrote and skipped. */
@@ -73,7 +87,7 @@ export async function predictFrames(o: PredictOptions): Promise<{ written: numbe
   let written = 0;
   for await (const b of loader) {
     await o.control.point('inference');
-    const rows = await predictBatch(o.nets, b, o.inputSize);
+    const rows = await predictBatch(o.nets, b, o.inputSize, o.flip ?? false);
     putPredictions(
       o.db,
       o.runId,
@@ -160,6 +174,7 @@ export async function inferRun(req: InferRequest, control: RunControl, emit: Emi
         prefetch: cfg.prefetch,
         control,
         emit,
+        flip: cfg.predictFlip,
       });
       return { mode: 'infer', runId: run.id, status: 'done', predictions: r.written + r.already, skippedImages: r.skipped };
     } catch (e) {

@@ -103,7 +103,7 @@ export async function flagsCommand(argv: string[], io: Io): Promise<number> {
         io.err(`note: run ${counts.newerPredictions} has newer predictions than these flags; --rescore scores them`);
       if (counts.run) {
         io.out(`predictions: ${counts.run.source.text}`);
-        if (counts.run.source.outOfSample !== 'all')
+        if (counts.run.source.outOfSample !== 'all' && (await core.request('flags.plan', {})).available)
           io.out(
             `  for out-of-sample flags on every frame: concord infer ${project} --out-of-sample, then concord flags ${project} --rescore`,
           );

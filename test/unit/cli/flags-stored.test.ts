@@ -43,6 +43,8 @@ describe('concord flags and decisions', () => {
     const text = await flags('--top', '2');
     expect(text.io.stdout[0]).toBe('stored flags of run 1: 9 open, 1 decided (--rescore to score again)');
     expect(text.io.stdout.at(-1)).toBe('… 7 more open flags (--top N to see more)');
+    // one video cannot be cross-fitted by video: no hint to a command that would refuse
+    expect(text.io.stdout.join('\n')).not.toContain('--out-of-sample');
     // a later run's predictions (a new infer or cross-fit): the stored flags say they are older
     const later = addRun(p!.db, 3, [[p!.frame('v', 1), nets(peaked(0), peaked(0), peaked(0))]]);
     const stale = await flags('--top', '1');
@@ -110,5 +112,15 @@ describe('concord flags and decisions', () => {
     expect(json.stdout.map((l) => JSON.parse(l))).toEqual([
       expect.objectContaining({ idx: 1, action: 'relabel', original: 0, current: 3 }),
     ]);
+  });
+
+  it('points in-sample flags to out-of-sample inference where the project can be cross-fitted', async () => {
+    p = makeProject(['a', 'b', 'c'].map((name) => ({ name, labels: [0, 0] })));
+    addRun(p.db, 3, [[p.frame('a', 1), nets(peaked(4), peaked(4), peaked(4))]]);
+    const text = await flags();
+    expect(text.code).toBe(0);
+    expect(text.io.stdout).toContain(
+      `  for out-of-sample flags on every frame: concord infer ${p.dir} --out-of-sample, then concord flags ${p.dir} --rescore`,
+    );
   });
 });

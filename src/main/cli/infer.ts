@@ -3,7 +3,9 @@
 // (enough video groups, or an image list, and an estimate within the budget on this machine) it
 // cross-fits K folds with the default recipe, so each frame is predicted by networks that never
 // trained on it; otherwise the newest run's networks predict every frame (in-sample). --in-sample
-// and --out-of-sample [--folds K] choose; --run ID predicts with that run's networks.
+// and --out-of-sample [--folds K] choose; --run ID predicts with that run's networks. After a
+// cross-fit the trained run predicts too (in-sample): scoring judges the frames outside the
+// stretches the cross-fit contradicts by its verdicts (review/flags.ts byStretch).
 import type { ConcordCore, JobInfo, OutOfSamplePlan } from '../../shared/api';
 import type { BackendChoice } from '../../trainer/config';
 import type { TrainerResult } from '../../trainer/protocol';
@@ -73,18 +75,31 @@ export async function infer(args: string[], io: Io, launch?: TrainerLauncher): P
     const plan = await readPlan(projectDir);
     const choice = chooseInference(plan, want);
     if (choice.line && !json) io.err(choice.line);
+    const inSample = (core: ConcordCore): Promise<JobInfo> =>
+      core.request('infer.start', { ...(want.runId !== undefined ? { runId: want.runId } : {}), ...(backend ? { backend } : {}) });
+    if (choice.kind === 'in-sample')
+      return finish(io, json, await runCoreTraining<TrainerResult>({ projectDir, start: inSample, json, io, launch }), 'inference');
     if (choice.kind === 'current') {
       if (json)
         io.out(JSON.stringify({ event: 'done', mode: 'crossfit', status: 'done', runId: choice.crossfitRun, skipped: choice.line }));
       else io.out(`inference done, run ${choice.crossfitRun} (cross-fit, out-of-sample)`);
-      return 0;
+    } else {
+      const start = (core: ConcordCore) => core.request('train.start', { kind: 'crossfit', folds: choice.folds, config });
+      const code = finish(
+        io,
+        json,
+        await runCoreTraining<TrainerResult>({ projectDir, start, json, io, launch }),
+        'cross-fit (out-of-sample inference)',
+      );
+      if (code !== 0) return code;
     }
-    const start = (core: ConcordCore): Promise<JobInfo> =>
-      choice.kind === 'out-of-sample'
-        ? core.request('train.start', { kind: 'crossfit', folds: choice.folds, config })
-        : core.request('infer.start', { ...(want.runId !== undefined ? { runId: want.runId } : {}), ...(backend ? { backend } : {}) });
-    const r = await runCoreTraining<TrainerResult>({ projectDir, start, json, io, launch });
-    return finish(io, json, r, choice.kind === 'out-of-sample' ? 'cross-fit (out-of-sample inference)' : 'inference');
+    // review/flags.ts byStretch: the trained run judges the frames outside the stretches the cross-fit contradicts
+    const trained = plan.trainedRun;
+    if (trained === null) return 0;
+    if (!json)
+      io.err(`predicting with run ${trained}'s networks too (in-sample), for the frames outside the stretches the cross-fit contradicts`);
+    const start = (core: ConcordCore) => core.request('infer.start', { runId: trained, ...(backend ? { backend } : {}) });
+    return finish(io, json, await runCoreTraining<TrainerResult>({ projectDir, start, json, io, launch }), 'inference');
   });
 }
 

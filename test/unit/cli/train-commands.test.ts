@@ -95,36 +95,43 @@ describe('training commands through the core', () => {
 
     it("cross-fits the plan's folds with the default recipe where out-of-sample is the default; --in-sample predicts with the trained run", async () => {
       p = makeProject(videos(DEFAULT_MIN_GROUPS));
-      finishedRun(p, 'train', 60);
+      const trained = finishedRun(p, 'train', 60);
       const starts: unknown[] = [];
       const io = capture();
       expect(await infer([p.dir], io, fakeTrainer(starts, { autoFinish: true })), io.stderr.join('\n')).toBe(0);
-      expect(starts).toHaveLength(1);
+      // the cross-fit, then the trained run's in-sample predictions (scoring judges by stretch)
+      expect(starts).toHaveLength(2);
       expect(starts[0]).toMatchObject({ mode: 'crossfit', folds: 3 });
+      expect(starts[1]).toMatchObject({ mode: 'infer', runId: trained });
+      expect(io.stderr).toContain(
+        `predicting with run ${trained}'s networks too (in-sample), for the frames outside the stretches the cross-fit contradicts`,
+      );
       expect(io.stderr[0]).toMatch(
         /^out-of-sample is the default here: 12 video groups.*cross-fitting 3 folds with the default recipe, about 2 min/,
       );
-      expect(io.stdout.at(-1)).toBe('cross-fit (out-of-sample inference) done, run 7');
+      expect(io.stdout).toContain('cross-fit (out-of-sample inference) done, run 7');
       const inSample = capture();
       expect(await infer([p.dir, '--in-sample', '--backend', 'cpu'], inSample, fakeTrainer(starts, { autoFinish: true }))).toBe(0);
-      expect(starts[1]).toMatchObject({ mode: 'infer', config: { backend: 'cpu' } });
+      expect(starts).toHaveLength(3);
+      expect(starts[2]).toMatchObject({ mode: 'infer', config: { backend: 'cpu' } });
       expect(inSample.stderr.join('\n')).not.toMatch(/cross-fit/);
     });
 
     it('does nothing when a cross-fit newer than the newest training run already predicted every frame', async () => {
       p = makeProject(videos(DEFAULT_MIN_GROUPS));
-      finishedRun(p, 'train', 60);
+      const trained = finishedRun(p, 'train', 60);
       const cf = finishedRun(p, 'crossfit', 120, { crossfit: { folds: 3 } });
       putPredictions(p.db, cf, 3, 7, [{ frameId: p.frame('v1', 1), probs: nets(peaked(0), peaked(0), peaked(0)) }]);
       const starts: unknown[] = [];
       const io = capture();
       expect(await infer([p.dir, '--json'], io, fakeTrainer(starts, { autoFinish: true }))).toBe(0);
-      expect(starts).toEqual([]);
+      // no cross-fit: only the trained run's in-sample predictions are made (or completed)
+      expect(starts).toEqual([expect.objectContaining({ mode: 'infer', runId: trained })]);
       expect(JSON.parse(io.stdout[0]!)).toMatchObject({ event: 'done', mode: 'crossfit', runId: cf });
       // a training run after the cross-fit makes its predictions stale: infer cross-fits again
       finishedRun(p, 'train', 60);
       expect(await infer([p.dir], capture(), fakeTrainer(starts, { autoFinish: true }))).toBe(0);
-      expect(starts[0]).toMatchObject({ mode: 'crossfit', folds: 3 });
+      expect(starts[1]).toMatchObject({ mode: 'crossfit', folds: 3 });
     });
 
     it('stays in-sample and says why with too few video groups; --out-of-sample --folds K asks for a cross-fit anyway', async () => {
@@ -137,13 +144,14 @@ describe('training commands through the core', () => {
       expect(io.stderr[0]).toMatch(/^in-sample: out-of-sample is offered, not the default: with 6 video groups/);
       expect(await infer([p.dir, '--folds', '2'], capture(), fakeTrainer(starts, { autoFinish: true }))).toBe(0);
       expect(starts[1]).toMatchObject({ mode: 'crossfit', folds: 2 });
+      expect(starts[2]).toMatchObject({ mode: 'infer' });
       const bad = capture();
       expect(await infer([p.dir, '--folds', '9'], bad, fakeTrainer(starts))).toBe(2);
       expect(bad.stderr.join('\n')).toContain('--folds K must be between 2 and 6 here');
       const both = capture();
       expect(await infer([p.dir, '--run', '1', '--out-of-sample'], both, fakeTrainer(starts))).toBe(2);
       expect(both.stderr.join('\n')).toContain("--run predicts with that run's networks (in-sample)");
-      expect(starts).toHaveLength(2);
+      expect(starts).toHaveLength(3);
     });
   });
 });

@@ -6,6 +6,10 @@
 //                       default 0.15 on smoothed in-sample predictions, 0.2 on a frame's own, 0.25
 //                       on a cross-fit's out-of-sample predictions)
 // `threshold`, when given with the other two rules, is an extra minimum score.
+// Scoring a cross-fit whose project has a trained run with predictions, each video's stretches of
+// one label that the cross-fit contradicts in good part keep its out-of-sample verdicts, and every
+// other frame takes the trained run's in-sample verdict (byStretch); each flag names the run whose
+// predictions raised it.
 // The given label is the frame's CURRENT label, so scoring after a retrain checks the cleaned labels.
 // A frame a reviewer decided (accepted, relabelled, excluded) is never flagged again by a later
 // scoring pass: the person's verdict stands until they undo it. A frame they KEPT is flagged again
@@ -17,7 +21,8 @@ import type { Db } from '../../../store/db';
 import { imageSetIds, videoIds } from '../../../store/dataset';
 import { protectedFrames } from '../../../store/decisions';
 import { replaceOpenFlags, type NewFlag } from '../../../store/flags';
-import { latestPredictedRun, runHasPredictions, videoPredictions } from '../../../store/predictions';
+import { latestPredictedRun, runHasPredictions, videoPredictions, type VideoPredictions } from '../../../store/predictions';
+import { inSampleCompanion } from './out-of-sample';
 import { getRun } from '../../../store/runs';
 import { DEFAULT_FLAG_RULE, DEFAULT_SCORE_THRESHOLD, type FlagRule } from '../../../shared/api';
 import {
@@ -47,6 +52,18 @@ export { DEFAULT_OUT_OF_SAMPLE_SCORE_THRESHOLD, DEFAULT_SCORE_THRESHOLD, DEFAULT
 export const DEFAULT_ALL_AGREE_MIN_SCORE = 0.25;
 /** The smoothing the app and the CLI ask for unless told otherwise (the core's own default is 0). */
 export const RECOMMENDED_SMOOTHING = 2;
+/**
+ * Scoring a cross-fit, a stretch of one given label at least this long, at least STRETCH_MIN_SHARE
+ * of which the cross-fit contradicts, keeps the cross-fit's verdicts; elsewhere the trained run's
+ * in-sample verdict stands (byStretch). Chosen on kept default-path projects (12 x 150 demo, 30 %
+ * noise; bench/default-path.ts --keep, then bench/flag-rules.ts): the cross-fit alone gave symmetric
+ * 0.78 / 0.92, pair-flip 0.67 / 0.80 (seed 2) and segment 0.65 / 0.91 (seed 1); by stretch (10
+ * frames, a fifth) 0.84 / 0.96, 0.68 / 0.87 and 0.64 / 0.89; in-sample alone 0.85 / 0.96, 0.71 /
+ * 0.87 and 0.31 / 0.12. Longer or stricter stretches lost segment recall, shorter ones pair-flip
+ * precision.
+ */
+export const STRETCH_MIN_FRAMES = 10;
+export const STRETCH_MIN_SHARE = 0.2;
 
 export class ScoringError extends Error {
   constructor(message: string) {
@@ -70,6 +87,12 @@ export interface ScoreOptions {
   onProgress?: ProgressFn;
   /** Order of computeFlags' result: best score first (default), or by video and frame. */
   order?: 'score' | 'frame';
+  /**
+   * For a cross-fit: the trained run whose in-sample verdicts judge the frames outside the
+   * stretches the cross-fit contradicts as a whole (byStretch); default the newest training run
+   * with predictions (out-of-sample.ts inSampleCompanion), null for the cross-fit's verdicts alone.
+   */
+  companion?: number | null;
 }
 
 export interface ScoreResult {
@@ -119,6 +142,13 @@ function resolveRun(db: Db, opts: ScoreOptions): number {
   return run.id;
 }
 
+/** A rule's minimum score: the given threshold, else the rule's default for these predictions. */
+function minScoreOf(given: number | undefined, rule: FlagRule, outOfSample: boolean, smoothed: boolean): number | undefined {
+  if (given !== undefined) return given;
+  if (rule === 'score-threshold') return defaultScoreThreshold({ outOfSample, smoothed });
+  return rule === 'all-agree' ? DEFAULT_ALL_AGREE_MIN_SCORE : undefined;
+}
+
 /**
  * The options' rule, run, minimum score and smoothing, or a ScoringError saying what is wrong (reads
  * only). minScoreFor gives the minimum score for a frame scored on smoothed predictions or on its
@@ -135,13 +165,7 @@ export function checkScoreOptions(
   const given = opts.threshold;
   if (given !== undefined && !(given >= 0 && given <= 1)) throw new ScoringError(`threshold ${given} is outside [0, 1]`);
   const outOfSample = getRun(db, runId)?.kind === 'crossfit';
-  const minScoreFor = (smoothed: boolean) =>
-    given ??
-    (rule === 'score-threshold'
-      ? defaultScoreThreshold({ outOfSample, smoothed })
-      : rule === 'all-agree'
-        ? DEFAULT_ALL_AGREE_MIN_SCORE
-        : undefined);
+  const minScoreFor = (smoothed: boolean) => minScoreOf(given, rule, outOfSample, smoothed);
   const smooth = opts.smooth ?? 0;
   if (!(Number.isInteger(smooth) && smooth >= 0 && smooth <= 100))
     throw new ScoringError(`smoothing ${smooth} is not a whole number of frames in [0, 100]`);
@@ -212,6 +236,9 @@ function* scoringSteps(db: Db, opts: ScoreOptions): Generator<void, { result: Sc
   const result: ScoreResult = { runId, rule, scored: 0, flagged: 0, suppressedByReview: 0, outOfRange: 0, thresholds };
   const flags: Candidate[] = [];
   const tracker = new ProgressTracker('score', videos.length, opts.onProgress);
+  // a cross-fit's stretches it does not contradict as a whole are judged by the trained run (in-sample)
+  const companion = opts.companion === undefined ? inSampleCompanion(db, runId) : opts.companion;
+  const judge = { rule, thresholds, kept };
 
   for (const videoId of videos) {
     if (tracker.done > 0) yield;
@@ -219,64 +246,137 @@ function* scoringSteps(db: Db, opts: ScoreOptions): Generator<void, { result: Sc
     tracker.add(1);
     const vp = predictionsOf(videoId);
     if (!vp) continue;
-    const minScore = minScoreFor(smoothed(videoId));
-    const size = vp.nets * vp.classes;
-    // frames scored: labelled, with a label the model knows
-    const pos: number[] = [];
-    const scores: FrameScores[] = [];
-    for (let i = 0; i < vp.labels.length; i++) {
-      const label = vp.labels[i]!;
-      if (label < 0) continue;
-      if (label >= vp.classes) {
-        result.outOfRange++;
-        continue;
+    const own = judgeVideo(vp, runId, minScoreFor(smoothed(videoId)), judge);
+    result.scored += own.scored;
+    result.outOfRange += own.outOfRange;
+    let verdicts = own.verdicts;
+    if (companion !== null && smoothed(videoId)) {
+      const inSample = videoPredictions(db, companion, videoId);
+      if (inSample) {
+        inSample.probs = smoothProbs(inSample.probs, inSample.idx, inSample.nets, inSample.classes, smooth);
+        const other = judgeVideo(inSample, companion, minScoreOf(opts.threshold, rule, false, true), judge).verdicts;
+        verdicts = byStretch(own.order, verdicts, other);
       }
-      pos.push(i);
-      scores.push(frameScores(vp.probs.subarray(i * size, (i + 1) * size), vp.nets, vp.classes, label));
     }
-    result.scored += pos.length;
-    const t = temporalScores(
-      pos.map((i) => vp.idx[i]!),
-      pos.map((i) => vp.labels[i]!),
-      scores.map((s) => s.consensus),
-    );
-    pos.forEach((i, k) => {
-      const s = scores[k]!;
-      const label = vp.labels[i]!;
-      const frameId = vp.frameIds[i]!;
-      const temporal = t.flicker[k] || t.boundary[k] ? 1 : 0;
-      const score = combinedScore(s.margin, s.agreement, temporal);
-      let suggested: number | null;
-      if (rule === 'all-agree') suggested = s.allAgree && s.consensus !== label ? s.consensus : null;
-      else if (rule === 'score-threshold') suggested = s.consensus !== label ? s.consensus : null;
-      else suggested = confidentLearningSuggestion(s.mean, label, thresholds!);
-      if (suggested === null) return;
-      if (minScore !== undefined && score < minScore) return;
-      const prior = kept.get(frameId);
-      if (prior && (prior.action !== 'keep' || prior.score === null || !(score > prior.score))) {
-        result.suppressedByReview++;
-        return;
-      }
-      const details: FlagDetails = {
-        consensus: s.consensus,
-        allAgree: s.allAgree,
-        selfConfidence: round(s.selfConfidence),
-        margin: round(s.margin),
-        agreement: round(s.agreement),
-        flicker: t.flicker[k] === 1,
-        boundary: t.boundary[k] === 1,
-        temporal,
-        score: round(score),
-        mean: Array.from(s.mean, round),
-        perNet: Array.from({ length: vp.nets }, (_, j) => round(vp.probs[i * size + j * vp.classes + suggested!]!)),
-      };
-      if (thresholds) details.clThreshold = round(thresholds[suggested]!);
-      flags.push({ runId, frameId, videoId, idx: vp.idx[i]!, rule, given: label, suggested, score, allAgree: s.allAgree, details });
-    });
+    for (const v of verdicts.values()) {
+      if (v === 'suppressed') result.suppressedByReview++;
+      else if (v !== null) flags.push(v);
+    }
   }
   if ((opts.order ?? 'score') === 'score') flags.sort((a, b) => b.score - a.score || a.frameId - b.frameId);
   result.flagged = flags.length;
   return { result, flags };
+}
+
+type Verdict = Candidate | 'suppressed' | null;
+
+/** One video's verdict per scored frame under one run's predictions: a flag, suppressed by a review, or none. */
+function judgeVideo(
+  vp: VideoPredictions,
+  runId: number,
+  minScore: number | undefined,
+  o: { rule: FlagRule; thresholds: number[] | undefined; kept: ReturnType<typeof protectedFrames> },
+): { verdicts: Map<number, Verdict>; order: { frameId: number; idx: number; label: number }[]; scored: number; outOfRange: number } {
+  const { rule, thresholds, kept } = o;
+  const size = vp.nets * vp.classes;
+  // frames scored: labelled, with a label the model knows
+  const pos: number[] = [];
+  const scores: FrameScores[] = [];
+  let outOfRange = 0;
+  for (let i = 0; i < vp.labels.length; i++) {
+    const label = vp.labels[i]!;
+    if (label < 0) continue;
+    if (label >= vp.classes) {
+      outOfRange++;
+      continue;
+    }
+    pos.push(i);
+    scores.push(frameScores(vp.probs.subarray(i * size, (i + 1) * size), vp.nets, vp.classes, label));
+  }
+  const t = temporalScores(
+    pos.map((i) => vp.idx[i]!),
+    pos.map((i) => vp.labels[i]!),
+    scores.map((s) => s.consensus),
+  );
+  const verdicts = new Map<number, Verdict>();
+  const order = pos.map((i) => ({ frameId: vp.frameIds[i]!, idx: vp.idx[i]!, label: vp.labels[i]! }));
+  pos.forEach((i, k) => {
+    const s = scores[k]!;
+    const label = vp.labels[i]!;
+    const frameId = vp.frameIds[i]!;
+    verdicts.set(frameId, null);
+    const temporal = t.flicker[k] || t.boundary[k] ? 1 : 0;
+    const score = combinedScore(s.margin, s.agreement, temporal);
+    let suggested: number | null;
+    if (rule === 'all-agree') suggested = s.allAgree && s.consensus !== label ? s.consensus : null;
+    else if (rule === 'score-threshold') suggested = s.consensus !== label ? s.consensus : null;
+    else suggested = confidentLearningSuggestion(s.mean, label, thresholds!);
+    if (suggested === null) return;
+    if (minScore !== undefined && score < minScore) return;
+    const prior = kept.get(frameId);
+    if (prior && (prior.action !== 'keep' || prior.score === null || !(score > prior.score))) {
+      verdicts.set(frameId, 'suppressed');
+      return;
+    }
+    const details: FlagDetails = {
+      consensus: s.consensus,
+      allAgree: s.allAgree,
+      selfConfidence: round(s.selfConfidence),
+      margin: round(s.margin),
+      agreement: round(s.agreement),
+      flicker: t.flicker[k] === 1,
+      boundary: t.boundary[k] === 1,
+      temporal,
+      score: round(score),
+      mean: Array.from(s.mean, round),
+      perNet: Array.from({ length: vp.nets }, (_, j) => round(vp.probs[i * size + j * vp.classes + suggested!]!)),
+    };
+    if (thresholds) details.clThreshold = round(thresholds[suggested]!);
+    verdicts.set(frameId, {
+      runId,
+      frameId,
+      videoId: vp.videoId,
+      idx: vp.idx[i]!,
+      rule,
+      given: label,
+      suggested,
+      score,
+      allAgree: s.allAgree,
+      details,
+    });
+  });
+  return { verdicts, order, scored: pos.length, outOfRange };
+}
+
+/**
+ * A stretch (a run of consecutive frames with one given label) of at least STRETCH_MIN_FRAMES that
+ * the cross-fit contradicts on at least STRETCH_MIN_SHARE of its frames keeps the cross-fit's
+ * verdicts: networks that never saw it disagree with much of it, the way a mislabelled stretch
+ * looks, and the trained run has memorised it. Every other frame takes the trained run's verdict
+ * (in-sample, where CCT's consensus resists isolated noise and each network saw all the people);
+ * a frame the trained run did not predict keeps the cross-fit's.
+ */
+function byStretch(
+  order: readonly { frameId: number; idx: number; label: number }[],
+  outOfSample: Map<number, Verdict>,
+  inSample: Map<number, Verdict>,
+): Map<number, Verdict> {
+  const out = new Map<number, Verdict>();
+  let start = 0;
+  for (let k = 1; k <= order.length; k++) {
+    const prev = order[k - 1]!;
+    const cur = order[k];
+    if (cur && cur.label === prev.label && cur.idx - prev.idx <= 1) continue;
+    const stretch = order.slice(start, k);
+    const contradicted = stretch.filter((f) => outOfSample.get(f.frameId) != null).length;
+    const whole = stretch.length >= STRETCH_MIN_FRAMES && contradicted >= STRETCH_MIN_SHARE * stretch.length;
+    for (const f of stretch) {
+      const mine = outOfSample.get(f.frameId) ?? null;
+      out.set(f.frameId, whole || !inSample.has(f.frameId) ? mine : (inSample.get(f.frameId) ?? null));
+    }
+    start = k;
+  }
+  return out;
 }
 
 /**
@@ -286,7 +386,7 @@ function* scoringSteps(db: Db, opts: ScoreOptions): Generator<void, { result: Sc
 export function scoreRun(db: Db, opts: ScoreOptions = {}): ScoreResult {
   // inserted in frame order: equal scores then page in frame order, and segment scans read the table in order
   const { result, flags } = computeFlags(db, { ...opts, order: 'frame' });
-  replaceOpenFlags(db, flags);
+  replaceOpenFlags(db, scoredRunLast(flags, result.runId));
   return result;
 }
 
@@ -294,6 +394,14 @@ export function scoreRun(db: Db, opts: ScoreOptions = {}): ScoreResult {
 export async function scoreRunAsync(db: Db, opts: ScoreOptions = {}): Promise<ScoreResult> {
   const { result, flags } = await computeFlagsAsync(db, { ...opts, order: 'frame' });
   throwIfAborted(opts.signal, 'scoring');
-  replaceOpenFlags(db, flags);
+  replaceOpenFlags(db, scoredRunLast(flags, result.runId));
   return result;
+}
+
+/**
+ * Flags judged by a cross-fit's companion run first, then the scored run's, each in frame order:
+ * the newest flag names the run that was scored (store/flags.ts flaggedRunId).
+ */
+function scoredRunLast(flags: Candidate[], runId: number): Candidate[] {
+  return [...flags.filter((f) => f.runId !== runId), ...flags.filter((f) => f.runId === runId)];
 }

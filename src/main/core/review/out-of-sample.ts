@@ -111,10 +111,15 @@ export function predictionSource(db: Db, runId: number): PredictionSource {
   const r = getRun(db, runId);
   if (r?.kind === 'crossfit') {
     const folds = (JSON.parse(r.config) as { crossfit?: { folds?: number } }).crossfit?.folds ?? null;
+    const companion = inSampleCompanion(db, runId);
+    const text = `out-of-sample: each frame predicted by the ${folds ?? 'K'}-fold cross-fit's model that left it out`;
     return {
       outOfSample: 'all',
       folds,
-      text: `out-of-sample: each frame predicted by the ${folds ?? 'K'}-fold cross-fit's model that left it out`,
+      text:
+        companion === null
+          ? text
+          : `${text}; its verdicts stand on the stretches of one label it contradicts in good part, and run ${companion} (in-sample) judges the other frames`,
     };
   }
   return {
@@ -133,4 +138,17 @@ export function framePrediction(db: Db, runId: number, video: string): { runId: 
   return valVideos.includes(video)
     ? { runId, outOfSample: true, text: 'out-of-sample (a validation video: the networks never trained on it)' }
     : { runId, outOfSample: false, text: 'in-sample (the networks trained on this frame and its label)' };
+}
+
+/**
+ * The trained run whose in-sample verdicts judge a cross-fit's frames outside the stretches it
+ * contradicts as a whole (flags.ts byStretch): the newest train or finetune run with predictions.
+ * Null for a run that is not a cross-fit, or when no trained run has predicted.
+ */
+export function inSampleCompanion(db: Db, runId: number): number | null {
+  if (getRun(db, runId)?.kind !== 'crossfit') return null;
+  const r = listRuns(db).find(
+    (x) => (x.kind === 'train' || x.kind === 'finetune') && x.parent_run_id === null && runHasPredictions(db, x.id),
+  );
+  return r?.id ?? null;
 }

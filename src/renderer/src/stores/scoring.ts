@@ -1,6 +1,7 @@
 // Scoring: where the flags come from. In-sample, the chosen run's networks predict every frame
 // (inference) and the rule scores them; out-of-sample, a K-fold cross-fit by video trains while it
-// predicts (each video by the fold that left it out), then the rule scores that. The core's plan
+// predicts (each video by the fold that left it out), the trained run predicts in-sample beside it,
+// then the rule scores the cross-fit by stretch (core/review/flags.ts byStretch). The core's plan
 // (flags.plan) gives the folds, the cost on this machine and which one is the default.
 import { defineStore } from 'pinia';
 import { computed, ref } from 'vue';
@@ -86,8 +87,8 @@ export const useScoringStore = defineStore('scoring', () => {
     }
   }
 
-  /** Follows a prediction job (inference or cross-fit) to its end, then scores what it predicted. */
-  async function predictThenScore(start: () => Promise<JobInfo>, scoreOf: (result: unknown, info: JobInfo) => number | undefined) {
+  /** Follows a prediction job (inference or cross-fit) to its end, then does what follows (scoring) with what it predicted. */
+  async function predictThen(start: () => Promise<JobInfo>, then: (result: unknown, info: JobInfo) => Promise<void>) {
     error.value = null;
     let info: JobInfo | null = null;
     try {
@@ -102,7 +103,7 @@ export const useScoringStore = defineStore('scoring', () => {
       const status = (result as { status?: string } | null)?.status ?? 'done';
       if (job.value) job.value.status = status === 'done' ? 'done' : status === 'cancelled' ? 'cancelled' : 'failed';
       if (status !== 'done') return;
-      await scoreRun(scoreOf(result, info!));
+      await then(result, info!);
     } catch (e) {
       const msg = (e as Error).message;
       if (job.value) Object.assign(job.value, { status: /cancel/i.test(msg) ? 'cancelled' : 'failed', error: msg });
@@ -113,17 +114,31 @@ export const useScoringStore = defineStore('scoring', () => {
   /** Predicts every frame with the chosen run's networks (in-sample), then scores. */
   function startInference(runId?: number): Promise<void> {
     const run = runId ?? options.value.runId ?? undefined;
-    return predictThenScore(
+    return predictThen(
       () => api.request('infer.start', run !== undefined ? { runId: run } : {}),
-      () => run,
+      () => scoreRun(run),
+    );
+  }
+
+  /**
+   * Scores a cross-fit once the trained run has predicted every frame in-sample (seconds when it
+   * already has): the core keeps the cross-fit's flags on the stretches it contradicts and lets the
+   * trained run judge the other frames (core/review/flags.ts byStretch).
+   */
+  function scoreCrossfit(crossfitRun: number | undefined): Promise<void> {
+    const trained = plan.value?.trainedRun ?? null;
+    if (trained === null) return scoreRun(crossfitRun);
+    return predictThen(
+      () => api.request('infer.start', { runId: trained }),
+      () => scoreRun(crossfitRun),
     );
   }
 
   /** Cross-fits K folds by video (out-of-sample predictions while it trains), then scores that run. */
   function startCrossfit(): Promise<void> {
-    return predictThenScore(
+    return predictThen(
       () => api.request('train.start', { kind: 'crossfit', folds: foldCount.value, config: {} }),
-      (result, info) => (result as { runId?: number } | null)?.runId ?? info.runId,
+      (result, info) => scoreCrossfit((result as { runId?: number } | null)?.runId ?? info.runId),
     );
   }
 
@@ -135,7 +150,7 @@ export const useScoringStore = defineStore('scoring', () => {
     if (busy.value) return;
     if (source.value === 'out-of-sample') {
       if (!plan.value) await refreshPlan();
-      if (plan.value?.crossfitRun != null && folds.value === null) return scoreRun(plan.value.crossfitRun);
+      if (plan.value?.crossfitRun != null && folds.value === null) return scoreCrossfit(plan.value.crossfitRun);
       return startCrossfit();
     }
     if (hasPredictions(options.value.runId)) return scoreRun();

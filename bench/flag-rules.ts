@@ -2,6 +2,8 @@
 // --keep DIR`): each project's stored predictions scored again by every setting (computeFlags reads
 // only), precision / recall against the generator's ground_truth.csv. One JSON line per project and
 // setting; an image list's frames (default-path --dataset images) are matched by their crop's path.
+// A project whose newest predictions are a cross-fit's is scored by stretch with its trained run
+// (the default) and by the cross-fit alone ("cross-fit alone").
 // Usage: npx tsx bench/flag-rules.ts DIR/symmetric-1 DIR/pairflip-1 ... [--smooth 2]
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -32,10 +34,13 @@ for (const dir of positionals) {
       const t = byTrack.get(`${track}:${Number(file?.replace(/\.jpg$/, ''))}`);
       if (t !== undefined) truth.set(`${f.video}:${f.idx}`, t);
     }
-    for (const [rule, threshold] of settings) {
-      const r = evaluate(db, truth, rule, threshold, undefined, Number(values.smooth));
-      console.log(JSON.stringify({ bench: 'flag-rules', project: dir, ...r.row, errors: r.errors }));
-    }
+    // a cross-fit scored with its companion (the default, by stretch) and alone
+    const crossfit = db.prepare("SELECT 1 FROM runs WHERE kind = 'crossfit' AND parent_run_id IS NULL").get() !== undefined;
+    for (const companion of crossfit ? [undefined, null] : [undefined])
+      for (const [rule, threshold] of settings) {
+        const r = evaluate(db, truth, rule, threshold, undefined, Number(values.smooth), companion);
+        console.log(JSON.stringify({ bench: 'flag-rules', project: dir, ...r.row, errors: r.errors }));
+      }
   } finally {
     db.close();
   }

@@ -39,8 +39,10 @@ export function evaluate(
   threshold: number | undefined,
   runId: number | undefined,
   smooth = 0,
+  /** a cross-fit's companion run (flags.ts byStretch): default the newest trained run; null: the cross-fit alone */
+  companion?: number | null,
 ) {
-  const { result, flags } = computeFlags(db, { rule, threshold, runId, smooth });
+  const { result, flags } = computeFlags(db, { rule, threshold, runId, smooth, ...(companion !== undefined ? { companion } : {}) });
   // every scored frame: labelled, with a prediction of the run
   const frames = db
     .prepare(
@@ -78,7 +80,7 @@ export function evaluate(
   return {
     runId: result.runId,
     row: {
-      rule: `${rule}${threshold !== undefined ? `@${threshold}` : ''}${smooth ? ` smooth ±${smooth}` : ''}`,
+      rule: `${rule}${threshold !== undefined ? `@${threshold}` : ''}${smooth ? ` smooth ±${smooth}` : ''}${companion === null ? ' cross-fit alone' : ''}`,
       flagged: flags.length,
       tp,
       precision: r4(precision),

@@ -208,8 +208,8 @@ function* scoringSteps(db: Db, opts: ScoreOptions): Generator<void, { result: Sc
   const videos = videoIds(db);
   const imageSets = smooth > 0 ? imageSetIds(db) : new Set<number>();
   const smoothed = (videoId: number) => smooth > 0 && !imageSets.has(videoId);
-  const predictionsOf = (videoId: number) => {
-    const vp = videoPredictions(db, runId, videoId);
+  const predictionsOf = (videoId: number, run = runId) => {
+    const vp = videoPredictions(db, run, videoId);
     if (vp && smoothed(videoId)) vp.probs = smoothProbs(vp.probs, vp.idx, vp.nets, vp.classes, smooth);
     return vp;
   };
@@ -251,9 +251,8 @@ function* scoringSteps(db: Db, opts: ScoreOptions): Generator<void, { result: Sc
     result.outOfRange += own.outOfRange;
     let verdicts = own.verdicts;
     if (companion !== null && smoothed(videoId)) {
-      const inSample = videoPredictions(db, companion, videoId);
+      const inSample = predictionsOf(videoId, companion);
       if (inSample) {
-        inSample.probs = smoothProbs(inSample.probs, inSample.idx, inSample.nets, inSample.classes, smooth);
         const other = judgeVideo(inSample, companion, minScoreOf(opts.threshold, rule, false, true), judge).verdicts;
         verdicts = byStretch(own.order, verdicts, other);
       }

@@ -7,12 +7,13 @@
 // then a summary. The CLI is spawned as a user runs it, so the timings include process start.
 // With `--dataset images` the same frames are imported as an image list instead (`import images
 // --format csv`, one `path,label,split` row per labelled crop): an image-level dataset, scored
-// without temporal smoothing, its ground truth matched by image path.
+// without temporal smoothing, its ground truth matched by image path; `--subjects` adds a fourth
+// `subject` column naming each image's source video, which a cross-fit folds by.
 // `--infer-args --in-sample` measures the in-sample path instead. With `--out-of-sample K` the
 // cross-fit is asked for explicitly: the default train, `crossfit --folds K` (with
 // --crossfit-args), then `flags --rescore` on the cross-fit's out-of-sample predictions.
 // Usage: npx tsx bench/default-path.ts [--kinds symmetric,pairflip,segment] [--seeds 1,2] [--noise 0.3]
-//        [--videos 12] [--frames 150] [--dataset abaw|images] [--train-command train] [--train-args "--epochs 5"]
+//        [--videos 12] [--frames 150] [--dataset abaw|images [--subjects]] [--train-command train] [--train-args "--epochs 5"]
 //        [--infer-args "--in-sample"] [--flags-args ""] [--keep DIR] [--out-of-sample K] [--crossfit-args "--config stretch.json"]
 import { spawnSync } from 'node:child_process';
 import { cpus } from 'node:os';
@@ -21,6 +22,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { openDb } from '../src/store/db';
+import { videoGroup } from '../src/trainer/split';
 import { readGroundTruth } from './lib/detection-metrics';
 
 const { values } = parseArgs({
@@ -37,6 +39,8 @@ const { values } = parseArgs({
     'flags-args': { type: 'string', default: '' },
     keep: { type: 'string' },
     dataset: { type: 'string', default: 'abaw' },
+    /** with --dataset images: a fourth CSV column names each image's source video (its subject) */
+    subjects: { type: 'boolean', default: false },
     'out-of-sample': { type: 'string' },
     /** more options for the cross-fit of --out-of-sample (e.g. "--config stretch.json") */
     'crossfit-args': { type: 'string', default: '' },
@@ -50,7 +54,7 @@ if (values.dataset !== 'abaw' && values.dataset !== 'images') throw new Error(`-
  */
 function writeImageList(data: string): { list: string; root: string; refOf: Map<string, string> } {
   const root = join(data, 'cropped_aligned');
-  const rows = ['path,label,split'];
+  const rows = [values.subjects ? 'path,label,split,subject' : 'path,label,split'];
   const refOf = new Map<string, string>();
   for (const split of readdirSync(join(data, 'annotations'))) {
     for (const file of readdirSync(join(data, 'annotations', split))) {
@@ -62,7 +66,7 @@ function writeImageList(data: string): { list: string; root: string; refOf: Map<
       labels.forEach((l, k) => {
         if (Number(l) < 0) return;
         const path = `${track}/${String(k + 1).padStart(5, '0')}.jpg`;
-        rows.push(`${path},${l.trim()},${split}`);
+        rows.push(`${path},${l.trim()},${split}${values.subjects ? `,${videoGroup(track)}` : ''}`);
         refOf.set(path, `${track}:${k + 1}`);
       });
     }
@@ -144,6 +148,7 @@ for (const kind of values.kinds!.split(',')) {
         const row = {
           bench: 'default-path',
           dataset: values.dataset,
+          subjects: values.dataset === 'images' ? values.subjects : undefined,
           kind,
           seed,
           noise: Number(values.noise),

@@ -221,6 +221,8 @@ export interface OutOfSamplePlan {
   /** the most folds this project can be split into (its video groups; more for an image list) */
   maxFolds: number;
   videoGroups: number;
+  /** subjects an image list names (migration 006): its folds then hold out subjects whole; 0 when none are named */
+  imageSubjects: number;
   /** about how long the cross-fit takes on this machine (null before any finished training run) */
   estimateSeconds: number | null;
   budgetSeconds: number;

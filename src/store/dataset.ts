@@ -25,6 +25,8 @@ export interface FramesInput {
   hasFace: ArrayLike<number>;
   /** Optional explicit image paths (image datasets); null/undefined = framesDir/{idx:05d}.jpg. */
   imagePaths?: (string | null)[];
+  /** Optional subject of each image (an image list's person or source video; migration 006); null = none. */
+  subjects?: (string | null)[];
 }
 
 export interface VideoRow {
@@ -123,18 +125,18 @@ export function upsertVideo(db: Db, v: VideoInput, f: FramesInput): UpsertOutcom
     }
     const paths = f.imagePaths;
     if (!existing) {
-      const insFrame = stmt(db, 'INSERT INTO frames (video_id, idx, has_face, image_path) VALUES (?,?,?,?)');
+      const insFrame = stmt(db, 'INSERT INTO frames (video_id, idx, has_face, image_path, subject) VALUES (?,?,?,?,?)');
       const insLabel = stmt(db, 'INSERT INTO labels (frame_id, original_label, current_label) VALUES (?,?,?)');
       for (let i = 0; i < n; i++) {
-        const id = insFrame.run(videoId, i + 1, f.hasFace[i] ? 1 : 0, paths?.[i] ?? null).lastInsertRowid;
+        const id = insFrame.run(videoId, i + 1, f.hasFace[i] ? 1 : 0, paths?.[i] ?? null, f.subjects?.[i] ?? null).lastInsertRowid;
         insLabel.run(id, f.labels[i], f.labels[i]);
       }
       return 'inserted';
     }
     const upFrame = stmt(
       db,
-      `INSERT INTO frames (video_id, idx, has_face, image_path) VALUES (?,?,?,?)
-       ON CONFLICT (video_id, idx) DO UPDATE SET has_face = excluded.has_face, image_path = excluded.image_path
+      `INSERT INTO frames (video_id, idx, has_face, image_path, subject) VALUES (?,?,?,?,?)
+       ON CONFLICT (video_id, idx) DO UPDATE SET has_face = excluded.has_face, image_path = excluded.image_path, subject = excluded.subject
        RETURNING id`,
     );
     const upLabel = stmt(
@@ -145,7 +147,7 @@ export function upsertVideo(db: Db, v: VideoInput, f: FramesInput): UpsertOutcom
          original_label = excluded.original_label`,
     );
     for (let i = 0; i < n; i++) {
-      const { id } = upFrame.get(videoId, i + 1, f.hasFace[i] ? 1 : 0, paths?.[i] ?? null) as { id: number };
+      const { id } = upFrame.get(videoId, i + 1, f.hasFace[i] ? 1 : 0, paths?.[i] ?? null, f.subjects?.[i] ?? null) as { id: number };
       upLabel.run(id, f.labels[i], f.labels[i]);
     }
     stmt(db, 'DELETE FROM frames WHERE video_id = ? AND idx > ?').run(videoId, n);
@@ -238,6 +240,8 @@ export interface FrameRecord {
   label: number;
   originalLabel: number;
   imagePath: string;
+  /** An image list's subject for this image (person or source video); null for video frames and lists without one. */
+  subject?: string | null;
 }
 
 /** Absolute path of a frame's crop. */
@@ -259,7 +263,8 @@ export function listFrames(db: Db, opts: { splits?: string[]; labelledOnly?: boo
   const rows = stmt(
     db,
     `SELECT f.id AS frameId, v.id AS videoId, v.name AS video, v.split AS split, f.idx AS idx,
-              l.current_label AS label, l.original_label AS originalLabel, v.frames_dir AS framesDir, f.image_path AS imagePath
+              l.current_label AS label, l.original_label AS originalLabel, v.frames_dir AS framesDir, f.image_path AS imagePath,
+              f.subject AS subject
        FROM frames f JOIN labels l ON l.frame_id = f.id JOIN videos v ON v.id = f.video_id
        ${where.length ? 'WHERE ' + where.join(' AND ') : ''}
        ORDER BY v.id, f.idx`,
@@ -273,6 +278,7 @@ export function listFrames(db: Db, opts: { splits?: string[]; labelledOnly?: boo
     label: r.label,
     originalLabel: r.originalLabel,
     imagePath: framePath(r.framesDir, r.idx, r.imagePath),
+    subject: r.subject,
   }));
 }
 
@@ -307,6 +313,11 @@ export const isImageSet = (source: string): boolean => !VIDEO_SOURCES.includes(s
 export function imageSetIds(db: Db): Set<number> {
   const rows = stmt(db, 'SELECT id, source FROM videos').all() as { id: number; source: string }[];
   return new Set(rows.filter((r) => isImageSet(r.source)).map((r) => r.id));
+}
+
+/** Distinct subjects named by an image list's images (a cross-fit folds by them); 0 when none are. */
+export function imageSubjectCount(db: Db): number {
+  return stmt(db, 'SELECT COUNT(DISTINCT subject) FROM frames WHERE subject IS NOT NULL').pluck().get() as number;
 }
 
 /** One frame with its video and labels. */

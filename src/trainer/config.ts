@@ -102,7 +102,7 @@ export const TrainConfigSchema = z
      * crossfit: what a fold holds out. 'video': whole video groups (the fold never saw the person);
      * 'stretch': runs of one given label within each video, dealt to folds so every fold sees every
      * person (a mislabelled stretch is held out whole, its neighbours with other labels train);
-     * images of an image list are dealt one by one either way.
+     * images of an image list are dealt one by one either way, or each named subject's together.
      */
     foldBy: z.enum(['video', 'stretch']).default('video'),
     /** Videos' sources to use (abaw, video, rafdb, affectnet, csv); null = all. */

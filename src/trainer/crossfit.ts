@@ -1,5 +1,5 @@
 // Cross-fitting: K CCT models on folds split by video (or, with foldBy 'stretch', by runs of one given
-// label within each video; an image list image by image: split.ts planFold); each frame is predicted
+// label within each video; an image list image by image, or by the subject each image names: split.ts planFold); each frame is predicted
 // by the model that did not train on it, so the stored probabilities are out-of-sample (what
 // confident learning needs).
 // One parent run of kind 'crossfit' holds every prediction; each fold is a child run with its own

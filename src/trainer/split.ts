@@ -109,7 +109,8 @@ export function planSplit(frames: readonly FrameRecord[], videos: readonly Video
  * the folds round-robin (one deal across the project, from a seeded start), so each fold holds about
  * 1/k of every video and sees the rest of it. A mislabelled stretch is one run (or part of one with a neighbour it was labelled as),
  * so the fold that predicts it never trained on any of it. Images of an image list (`images`: their
- * video ids) are dealt one by one, shuffled within the list.
+ * video ids) are dealt one by one, shuffled within the list; images that name a subject (a person,
+ * or the video they were cut from) are dealt with all that subject's images, across the list's splits.
  */
 export function assignStretchFolds(
   frames: readonly LabelledFrame[],
@@ -129,6 +130,16 @@ export function assignStretchFolds(
   // one deal across the project from a seeded start: each video's stretches go to consecutive folds
   let next = rng.int(k);
   let stretches = 0;
+  const deal = (runs: LabelledFrame[][]): void => {
+    rng.shuffle(runs);
+    for (const run of runs) {
+      for (const f of run) out.set(f.frameId, next);
+      next = (next + 1) % k;
+    }
+    stretches += runs.length;
+  };
+  // an image list's subjects, across all its splits: each subject's images are one run
+  const subjects = new Map<string, LabelledFrame[]>();
   for (const id of [...byVideo.keys()].sort((a, b) => a - b)) {
     const list = byVideo
       .get(id)!
@@ -136,18 +147,20 @@ export function assignStretchFolds(
       .sort((a, b) => a.idx - b.idx);
     const runs: LabelledFrame[][] = [];
     for (const f of list) {
+      if (images.has(id) && f.subject != null) {
+        const same = subjects.get(f.subject);
+        if (same) same.push(f);
+        else subjects.set(f.subject, [f]);
+        continue;
+      }
       const last = runs[runs.length - 1];
       const prev = last?.[last.length - 1];
       if (!images.has(id) && prev && prev.target === f.target && f.idx - prev.idx <= 1) last.push(f);
       else runs.push([f]);
     }
-    rng.shuffle(runs);
-    for (const run of runs) {
-      for (const f of run) out.set(f.frameId, next);
-      next = (next + 1) % k;
-    }
-    stretches += runs.length;
+    deal(runs);
   }
+  if (subjects.size) deal([...subjects.keys()].sort().map((s) => subjects.get(s)!));
   if (stretches > 0 && stretches < k)
     throw new RangeError(`crossfit: ${k} folds need at least ${k} stretches of frames or images, the project has ${stretches}`);
   return out;
@@ -165,7 +178,7 @@ export function planFold(
   const ok = usable(cfg, videos);
   const mine = frames.filter((f) => ok.has(f.videoId));
   const all = mine.map((f) => withTarget(f, cfg));
-  // an image list has no videos to fold by: its images are dealt to the folds one by one
+  // an image list has no videos to fold by: its images are dealt to the folds one by one, or by subject
   const images = new Set(videos.filter((v) => isImageSet(v.source)).map((v) => v.id));
   let inFold: (f: FrameRecord) => boolean;
   if (cfg.foldBy === 'stretch') {
@@ -187,7 +200,7 @@ export function planFold(
     classes,
     all.filter((f) => !inFold(f)),
     all.filter(inFold),
-    `fold ${fold + 1} of ${folds} by ${cfg.foldBy === 'stretch' ? 'stretch of one label within each video' : 'video'}${images.size ? ', images one by one' : ''}, seed ${cfg.splitSeed}`,
+    `fold ${fold + 1} of ${folds} by ${cfg.foldBy === 'stretch' ? 'stretch of one label within each video' : 'video'}${images.size ? (mine.some((f) => images.has(f.videoId) && f.subject != null) ? ', images by subject' : ', images one by one') : ''}, seed ${cfg.splitSeed}`,
   );
   return { ...plan, heldOut: mine.filter(inFold) };
 }

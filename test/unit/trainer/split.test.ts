@@ -91,6 +91,26 @@ describe('assignStretchFolds', () => {
     expect(() => assignStretchFolds(images, 3, 1)).toThrow(/at least 3 stretches/);
   });
 
+  it('an image list that names subjects deals each subject whole, across its splits', () => {
+    const train = video(31, runs(8, 8, 8, 8, 8, 8)).map((f, i) => ({ ...f, subject: `p${i % 6}` }));
+    const val = video(32, runs(6, 6)).map((f, i) => ({ ...f, split: 'Validation_Set', subject: `p${i % 3}` }));
+    const loose = video(33, Array<number>(9).fill(2)); // no subject: dealt one by one
+    const all = [...train, ...val, ...loose];
+    const a = assignStretchFolds(all, 3, 4, new Set([31, 32, 33]));
+    const foldsOf = new Map<string, Set<number>>();
+    for (const f of [...train, ...val]) {
+      const set = foldsOf.get(f.subject!) ?? new Set<number>();
+      set.add(a.get(f.frameId)!);
+      foldsOf.set(f.subject!, set);
+    }
+    // every subject sits in exactly one fold, its validation images with its training images
+    expect([...foldsOf.values()].every((set) => set.size === 1)).toBe(true);
+    // six subjects over three folds: two each
+    const perFold = [0, 1, 2].map((k) => [...foldsOf.values()].filter((set) => set.has(k)).length);
+    expect(perFold).toEqual([2, 2, 2]);
+    expect(new Set(loose.map((f) => a.get(f.frameId))).size).toBe(3);
+  });
+
   it('refuses more folds than stretches, with the counts', () => {
     expect(() => assignStretchFolds(video(6, Array<number>(30).fill(1)), 3, 1)).toThrow(/3 folds need at least 3 stretches.*has 1/);
     expect(() => assignStretchFolds(frames, 1, 1)).toThrow(/folds must be an integer >= 2/);
@@ -127,6 +147,18 @@ describe('planFold', () => {
     const heldVideos = new Set(plan.heldOut.map((f) => f.video));
     expect([...heldVideos]).toEqual([...a].filter(([, k]) => k === 0).map(([v]) => v));
     expect(plan.train.some((f) => heldVideos.has(f.video))).toBe(false);
+  });
+
+  it('by video, an image list that names subjects holds each subject out whole, and says so', () => {
+    const list = video(22, runs(10, 10, 10, 10, 10, 10)).map((f, i) => ({ ...f, subject: `s${i % 4}` }));
+    const cfg = parseTrainConfig({ splitSeed: 2 }, 'test');
+    for (let k = 0; k < 2; k++) {
+      const plan = planFold(list, [row(22, 'csv')], cfg, 2, k);
+      const held = new Set(plan.heldOut.map((f) => f.subject));
+      expect(held.size).toBe(2);
+      expect(plan.train.some((f) => held.has(f.subject))).toBe(false);
+      expect(plan.validation).toContain('images by subject');
+    }
   });
 
   it('by video, an image list is dealt image by image (it has no videos to fold by)', () => {

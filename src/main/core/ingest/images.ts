@@ -16,6 +16,8 @@ export interface ImageItem {
   label: number; // ABAW-7
   split: string;
   line: number;
+  /** Who the image shows (a person id, or the video it was cut from): a cross-fit folds by it. */
+  subject?: string;
 }
 
 /** Split a CSV line with quotes ("a,b" and doubled quotes). */
@@ -99,8 +101,10 @@ export function parseAffectnetCsv(text: string, file: string, split = 'Train_Set
 }
 
 /**
- * Generic `path,label[,split]` CSV (a header line is optional). Labels are ABAW-7 integers or
- * class names; `labelMap` maps other names or numbers to ABAW-7.
+ * Generic `path,label[,split[,subject]]` CSV (a header line is optional). Labels are ABAW-7
+ * integers or class names; `labelMap` maps other names or numbers to ABAW-7. `subject` names who
+ * the image shows (a person id, or the video a frame was cut from): a cross-fit then holds out
+ * each subject's images together, as a video project's folds hold out whole videos.
  */
 export function parseGenericCsv(text: string, file: string, labelMap: Record<string, number> = {}): ImageItem[] {
   const items: ImageItem[] = [];
@@ -117,7 +121,9 @@ export function parseGenericCsv(text: string, file: string, labelMap: Record<str
     if (label === null) label = abawFromName(key);
     if (label === null || !Number.isInteger(label) || label < 0 || label > 6)
       throw new ImportError(file, i + 1, `label "${key}" is not an ABAW-7 class (0..6 or a class name)`);
-    items.push({ path: cols[0]!, label, split: cols[2] || 'Train_Set', line: i + 1 });
+    const item: ImageItem = { path: cols[0]!, label, split: cols[2] || 'Train_Set', line: i + 1 };
+    if (cols[3]) item.subject = cols[3];
+    items.push(item);
   });
   return items;
 }
@@ -208,6 +214,7 @@ export function importImages(db: Db, opts: ImagesImportOptions): ImagesImportRes
     const labels = new Int8Array(group.length);
     const hasFace = new Uint8Array(group.length);
     const paths: (string | null)[] = [];
+    const subjects = group.map((it) => it.subject ?? null);
     let missing = 0;
     group.forEach((it, i) => {
       labels[i] = it.label;
@@ -234,7 +241,7 @@ export function importImages(db: Db, opts: ImagesImportOptions): ImagesImportRes
         framesDir: root,
         contentHash: hash,
       },
-      { labels, hasFace, imagePaths: paths },
+      { labels, hasFace, imagePaths: paths, subjects: subjects.some((x) => x !== null) ? subjects : undefined },
       result.warnings,
     );
     result.groups.push({ name, split, images: group.length, missing });

@@ -4,7 +4,7 @@
 // are best scored on predictions from networks that never saw the frame: a cross-fit, K folds by
 // video, each video predicted by the fold that left it out. Reads only.
 import type { Db } from '../../../store/db';
-import { imageSetIds, listVideos } from '../../../store/dataset';
+import { imageSetIds, imageSubjectCount, listVideos } from '../../../store/dataset';
 import { getRun, listRuns, type RunRow } from '../../../store/runs';
 import { runHasPredictions } from '../../../store/predictions';
 import { videoGroup } from '../../../trainer/split';
@@ -25,7 +25,7 @@ export const MIN_GROUPS = 3;
  * out-of-sample reached 0.80 / 0.92 and is what finds segment noise (0.65 / 0.92 vs 0.31 / 0.12).
  */
 export const DEFAULT_MIN_GROUPS = 12;
-/** The most folds offered for an image list (its images are dealt to folds one by one). */
+/** The most folds offered for an image list (its images are dealt to folds one by one, or by subject). */
 export const MAX_IMAGE_FOLDS = 10;
 /** Out-of-sample is the default when its estimate is within this (the time the UI shows). */
 export const OUT_OF_SAMPLE_BUDGET_S = 20 * 60;
@@ -45,9 +45,11 @@ export function outOfSamplePlan(db: Db): OutOfSamplePlan {
       .filter((v) => !images.has(v.id))
       .map((v) => videoGroup(v.name)),
   ).size;
-  // an image list is folded image by image (split.ts planFold), a video project by video group
+  // an image list is folded image by image, or by subject where it names them (split.ts planFold),
+  // a video project by video group
   const imageOnly = groups === 0 && images.size > 0;
-  const maxFolds = imageOnly ? MAX_IMAGE_FOLDS : groups;
+  const subjects = imageOnly ? imageSubjectCount(db) : 0;
+  const maxFolds = imageOnly ? (subjects ? Math.min(MAX_IMAGE_FOLDS, subjects) : MAX_IMAGE_FOLDS) : groups;
   const folds = Math.min(MAX_FOLDS, maxFolds);
   const runs = listRuns(db); // newest first
   const crossfit = runs.filter(
@@ -61,6 +63,7 @@ export function outOfSamplePlan(db: Db): OutOfSamplePlan {
     folds,
     maxFolds,
     videoGroups: groups,
+    imageSubjects: subjects,
     crossfitRun: crossfit?.id ?? null,
     trainedRun: measured?.id ?? null,
     budgetSeconds: OUT_OF_SAMPLE_BUDGET_S,
@@ -76,6 +79,16 @@ export function outOfSamplePlan(db: Db): OutOfSamplePlan {
       reason: `out-of-sample scoring folds by video and needs at least ${MIN_GROUPS}; this project has ${why}`,
     };
   }
+  if (imageOnly && subjects > 0 && subjects < MIN_GROUPS) {
+    return {
+      ...base,
+      available: false,
+      recommended: false,
+      estimateSeconds: null,
+      basis: null,
+      reason: `out-of-sample scoring of this image list folds by subject and needs at least ${MIN_GROUPS}; its images name ${subjects}`,
+    };
+  }
   if (!measured) {
     return {
       ...base,
@@ -89,19 +102,21 @@ export function outOfSamplePlan(db: Db): OutOfSamplePlan {
   const t = seconds(measured)!;
   const estimate = Math.round((folds - 1) * t);
   const inBudget = estimate <= OUT_OF_SAMPLE_BUDGET_S;
-  const fewPeople = !imageOnly && groups < DEFAULT_MIN_GROUPS;
+  // people a fold never saw: video groups, or an image list's subjects (images without are independent)
+  const people = imageOnly ? subjects : groups;
+  const fewPeople = (!imageOnly || subjects > 0) && people < DEFAULT_MIN_GROUPS;
   const recommended = inBudget && !fewPeople;
   const reason = !inBudget
     ? `out-of-sample would take about ${Math.round(estimate / 60)} min here, over the ${OUT_OF_SAMPLE_BUDGET_S / 60} min a default may take: in-sample is the default`
     : fewPeople
-      ? `out-of-sample is offered, not the default: with ${groups} video groups each fold trains on about ${Math.round((groups * (folds - 1)) / folds)} people, too few to judge faces it never saw (the default needs ${DEFAULT_MIN_GROUPS} groups): in-sample is the default`
-      : `out-of-sample is the default here: ${imageOnly ? `${folds} folds of the images` : `${groups} video groups`}, about ${Math.max(1, Math.round(estimate / 60))} min on this machine`;
+      ? `out-of-sample is offered, not the default: with ${people} ${imageOnly ? 'subjects' : 'video groups'} each fold trains on about ${Math.round((people * (folds - 1)) / folds)} people, too few to judge faces it never saw (the default needs ${DEFAULT_MIN_GROUPS} ${imageOnly ? 'subjects' : 'groups'}): in-sample is the default`
+      : `out-of-sample is the default here: ${imageOnly ? `${folds} folds of the images${subjects ? ` by subject (${subjects})` : ''}` : `${groups} video groups`}, about ${Math.max(1, Math.round(estimate / 60))} min on this machine`;
   return {
     ...base,
     available: true,
     recommended,
     estimateSeconds: estimate,
-    basis: `run ${measured.id} took ${Math.round(t)} s; ${folds} folds each train on ${folds - 1}/${folds} of the ${imageOnly ? 'images' : 'videos'}`,
+    basis: `run ${measured.id} took ${Math.round(t)} s; ${folds} folds each train on ${folds - 1}/${folds} of the ${imageOnly ? (subjects ? 'subjects' : 'images') : 'videos'}`,
     reason,
   };
 }

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { importImages, parseAffectnetCsv, parseGenericCsv, parseRafdbList, splitCsvLine } from '../../../../src/main/core/ingest/images';
 import { openDb } from '../../../../src/store/db';
-import { datasetInfo, listFrames } from '../../../../src/store/dataset';
+import { datasetInfo, imageSubjectCount, listFrames } from '../../../../src/store/dataset';
 import { FAKE_JPEG, tempDir, writeFile } from '../../../helpers/tmp';
 
 describe('image list parsers', () => {
@@ -85,6 +85,31 @@ describe('importImages', () => {
     // idempotent
     importImages(db, { list, root: join(root, 'img'), format: 'rafdb' });
     expect(datasetInfo(db).frames).toBe(4);
+  });
+
+  it("keeps a CSV's subject column with each image, and a re-import with new subjects updates them", () => {
+    const root = tempDir();
+    for (const n of ['a', 'b', 'c']) writeFile(join(root, 'img', `${n}.jpg`), FAKE_JPEG);
+    const list = writeFile(
+      join(root, 'list.csv'),
+      'path,label,split,subject\na.jpg,1,Train_Set,p1\nb.jpg,2,Train_Set,p2\nc.jpg,3,Validation_Set,p1\n',
+    );
+    const db = openDb(join(root, 'p'), { create: true });
+    importImages(db, { list, root: join(root, 'img'), format: 'csv' });
+    expect(listFrames(db).map((f) => [f.imagePath.slice(-5), f.split, f.subject])).toEqual([
+      ['a.jpg', 'Train_Set', 'p1'],
+      ['b.jpg', 'Train_Set', 'p2'],
+      ['c.jpg', 'Validation_Set', 'p1'],
+    ]);
+    expect(imageSubjectCount(db)).toBe(2);
+    writeFile(list, 'a.jpg,1,Train_Set,p7\nb.jpg,2,Train_Set\nc.jpg,3,Validation_Set,p1\n');
+    importImages(db, { list, root: join(root, 'img'), format: 'csv' });
+    expect(listFrames(db).map((f) => f.subject)).toEqual(['p7', null, 'p1']);
+    // a list without the column names none
+    const plain = openDb(join(root, 'q'), { create: true });
+    importImages(plain, { list: writeFile(join(root, 'plain.csv'), 'a.jpg,1\nb.jpg,2\n'), root: join(root, 'img'), format: 'csv' });
+    expect(listFrames(plain).map((f) => f.subject)).toEqual([null, null]);
+    expect(imageSubjectCount(plain)).toBe(0);
   });
 
   it('refuses a missing list file or root', () => {

@@ -45,6 +45,26 @@ describe('outOfSamplePlan', () => {
     expect(plan.reason).toMatch(/folds of the images/);
   });
 
+  it('folds an image list that names subjects by subject: the default needs as many subjects as video groups', () => {
+    p = makeProject(videos(4, 'csv'));
+    // 2 subjects: too few to fold by
+    p.db.prepare("UPDATE frames SET subject = 's' || (id % 2)").run();
+    expect(outOfSamplePlan(p.db)).toMatchObject({ available: false, imageSubjects: 2 });
+    expect(outOfSamplePlan(p.db).reason).toMatch(/folds by subject and needs at least 3; its images name 2/);
+    // 6 subjects: offered, capped at 6 folds, but fewer people than the default needs
+    p.db.prepare("UPDATE frames SET subject = 's' || (id % 6)").run();
+    finishedRun(p, 'train', 60);
+    let plan = outOfSamplePlan(p.db);
+    expect(plan).toMatchObject({ available: true, recommended: false, imageSubjects: 6, maxFolds: 6, folds: MAX_FOLDS });
+    expect(plan.reason).toMatch(/with 6 subjects each fold trains on about 4 people/);
+    // as many subjects as the default needs: the default, by subject
+    p.db.prepare(`UPDATE frames SET subject = 's' || (id % ${DEFAULT_MIN_GROUPS})`).run();
+    plan = outOfSamplePlan(p.db);
+    expect(plan).toMatchObject({ available: true, recommended: true, imageSubjects: DEFAULT_MIN_GROUPS });
+    expect(plan.reason).toMatch(new RegExp(`folds of the images by subject \\(${DEFAULT_MIN_GROUPS}\\)`));
+    expect(plan.basis).toContain('of the subjects');
+  });
+
   it('offers it without an estimate before any finished training run (a run with predictions but no checkpoint was not trained here)', () => {
     p = makeProject(videos(8));
     const seeded = createRun(p.db, { kind: 'train', config: {} });

@@ -320,6 +320,15 @@ export function imageSubjectCount(db: Db): number {
   return stmt(db, 'SELECT COUNT(DISTINCT subject) FROM frames WHERE subject IS NOT NULL').pluck().get() as number;
 }
 
+/** The subjects an image set's images name, by frame id (empty for a video, or a list that names none). */
+export function frameSubjects(db: Db, videoId: number): Map<number, string> {
+  const rows = stmt(db, 'SELECT id, subject FROM frames WHERE video_id = ? AND subject IS NOT NULL').all(videoId) as {
+    id: number;
+    subject: string;
+  }[];
+  return new Map(rows.map((r) => [r.id, r.subject]));
+}
+
 /** One frame with its video and labels. */
 export interface FrameInfo {
   frameId: number;

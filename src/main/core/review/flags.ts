@@ -9,7 +9,8 @@
 // Scoring a cross-fit whose project has a trained run with predictions, each video's stretches of
 // one label that the cross-fit contradicts in good part keep its out-of-sample verdicts, and every
 // other frame takes the trained run's in-sample verdict (byStretch); each flag names the run whose
-// predictions raised it.
+// predictions raised it. An image list that names subjects is judged the same way, its stretches
+// consecutive lines of one subject with one label; one that names none takes the cross-fit's alone.
 // The given label is the frame's CURRENT label, so scoring after a retrain checks the cleaned labels.
 // A frame a reviewer decided (accepted, relabelled, excluded) is never flagged again by a later
 // scoring pass: the person's verdict stands until they undo it. A frame they KEPT is flagged again
@@ -18,7 +19,7 @@
 // A scoring pass replaces every OPEN flag (of any run), so the queue shows the latest pass only;
 // decided flags stay as history.
 import type { Db } from '../../../store/db';
-import { imageSetIds, videoIds } from '../../../store/dataset';
+import { frameSubjects, imageSetIds, videoIds } from '../../../store/dataset';
 import { protectedFrames } from '../../../store/decisions';
 import { replaceOpenFlags, type NewFlag } from '../../../store/flags';
 import { latestPredictedRun, runHasPredictions, videoPredictions, type VideoPredictions } from '../../../store/predictions';
@@ -206,7 +207,7 @@ export async function computeFlagsAsync(
 function* scoringSteps(db: Db, opts: ScoreOptions): Generator<void, { result: ScoreResult; flags: Candidate[] }, void> {
   const { rule, runId, minScoreFor, smooth } = checkScoreOptions(db, opts);
   const videos = videoIds(db);
-  const imageSets = smooth > 0 ? imageSetIds(db) : new Set<number>();
+  const imageSets = imageSetIds(db);
   const smoothed = (videoId: number) => smooth > 0 && !imageSets.has(videoId);
   const predictionsOf = (videoId: number, run = runId) => {
     const vp = videoPredictions(db, run, videoId);
@@ -250,11 +251,13 @@ function* scoringSteps(db: Db, opts: ScoreOptions): Generator<void, { result: Sc
     result.scored += own.scored;
     result.outOfRange += own.outOfRange;
     let verdicts = own.verdicts;
-    if (companion !== null && smoothed(videoId)) {
+    // stretches: a video's smoothed frames, or an image list's consecutive lines of one subject
+    const subjects = imageSets.has(videoId) && companion !== null ? frameSubjects(db, videoId) : null;
+    if (companion !== null && (smoothed(videoId) || subjects?.size)) {
       const inSample = predictionsOf(videoId, companion);
       if (inSample) {
-        const other = judgeVideo(inSample, companion, minScoreOf(opts.threshold, rule, false, true), judge).verdicts;
-        verdicts = byStretch(own.order, verdicts, other);
+        const other = judgeVideo(inSample, companion, minScoreOf(opts.threshold, rule, false, smoothed(videoId)), judge).verdicts;
+        verdicts = byStretch(own.order, verdicts, other, subjects);
       }
     }
     for (const v of verdicts.values()) {
@@ -353,19 +356,27 @@ function judgeVideo(
  * verdicts: networks that never saw it disagree with much of it, the way a mislabelled stretch
  * looks, and the trained run has memorised it. Every other frame takes the trained run's verdict
  * (in-sample, where CCT's consensus resists isolated noise and each network saw all the people);
- * a frame the trained run did not predict keeps the cross-fit's.
+ * a frame the trained run did not predict keeps the cross-fit's. In an image list that names
+ * subjects (`subjects`, by frame id) a stretch is consecutive lines of one subject with one label,
+ * as a list of frames cut from video reads; an image without a subject is a stretch of its own.
  */
 function byStretch(
   order: readonly { frameId: number; idx: number; label: number }[],
   outOfSample: Map<number, Verdict>,
   inSample: Map<number, Verdict>,
+  subjects: ReadonlyMap<number, string> | null = null,
 ): Map<number, Verdict> {
   const out = new Map<number, Verdict>();
+  const sameSubject = (a: number, b: number) => {
+    if (!subjects) return true;
+    const s = subjects.get(a);
+    return s !== undefined && s === subjects.get(b);
+  };
   let start = 0;
   for (let k = 1; k <= order.length; k++) {
     const prev = order[k - 1]!;
     const cur = order[k];
-    if (cur && cur.label === prev.label && cur.idx - prev.idx <= 1) continue;
+    if (cur && cur.label === prev.label && cur.idx - prev.idx <= 1 && sameSubject(cur.frameId, prev.frameId)) continue;
     const stretch = order.slice(start, k);
     const contradicted = stretch.filter((f) => outOfSample.get(f.frameId) != null).length;
     const whole = stretch.length >= STRETCH_MIN_FRAMES && contradicted >= STRETCH_MIN_SHARE * stretch.length;

@@ -126,7 +126,10 @@ export function predictionSource(db: Db, runId: number): PredictionSource {
   const r = getRun(db, runId);
   if (r?.kind === 'crossfit') {
     const folds = (JSON.parse(r.config) as { crossfit?: { folds?: number } }).crossfit?.folds ?? null;
-    const companion = inSampleCompanion(db, runId);
+    // an image list that names no subjects has no stretches: the cross-fit judges it alone
+    const images = imageSetIds(db);
+    const stretches = listVideos(db).some((v) => !images.has(v.id)) || imageSubjectCount(db) > 0;
+    const companion = stretches ? inSampleCompanion(db, runId) : null;
     const text = `out-of-sample: each frame predicted by the ${folds ?? 'K'}-fold cross-fit's model that left it out`;
     return {
       outOfSample: 'all',

@@ -20,9 +20,9 @@ afterEach(() => p?.cleanup());
  * Cross-fit: says 3 on 1-12 and 1 on 13-40, except 30-33 where it says 4 (wrong, a face it never
  * saw: 4 of the 26 frames of that stretch, under STRETCH_MIN_SHARE).
  */
-function project(): { trained: number; crossfit: number } {
+function project(source = 'abaw'): { trained: number; crossfit: number } {
   const labels = Array.from({ length: 40 }, (_, i) => (i < 12 ? 0 : i === 13 ? 2 : 1));
-  p = makeProject([{ name: 'v', labels }]);
+  p = makeProject([{ name: 'v', labels, source }]);
   const f = (i: number) => p.frame('v', i);
   const all = (c: (i: number) => number) =>
     Array.from({ length: 40 }, (_, k): [number, Float32Array] => [f(k + 1), nets(peaked(c(k + 1)), peaked(c(k + 1)), peaked(c(k + 1)))]);
@@ -70,5 +70,23 @@ describe('scoring a cross-fit by stretch', () => {
     ]);
     expect(flaggedRunId(p.db)).toBe(crossfit);
     expect(predictionSource(p.db, crossfit).text).toContain(`run ${trained} (in-sample) judges the other frames`);
+  });
+
+  it('judges an image list by stretch only where it names subjects: consecutive lines of one subject with one label', () => {
+    // no subjects: an image list has no stretches, the cross-fit judges alone (and the source says so)
+    let { trained, crossfit } = project('csv');
+    expect(flagged(computeFlags(p.db, { runId: crossfit, smooth: 2 }).flags)).toEqual(expect.arrayContaining([1, 12, 14, 31, 32]));
+    expect(predictionSource(p.db, crossfit).text).not.toContain('in-sample');
+    p.cleanup();
+    // one subject throughout: the same verdicts as the video's
+    ({ trained, crossfit } = project('csv'));
+    p.db.prepare("UPDATE frames SET subject = 'a'").run();
+    const { flags } = computeFlags(p.db, { runId: crossfit, smooth: 2 });
+    expect(flagged(flags)).toEqual([...Array.from({ length: 12 }, (_, i) => i + 1), 14]);
+    expect(flags.find((x) => x.idx === 14)).toMatchObject({ runId: trained, suggested: 1 });
+    expect(predictionSource(p.db, crossfit).text).toContain(`run ${trained} (in-sample) judges the other frames`);
+    // lines 1-6 and 7-12 of two subjects: two stretches, each under STRETCH_MIN_FRAMES, go to the trained run
+    p.db.prepare("UPDATE frames SET subject = CASE WHEN idx <= 6 THEN 'b' ELSE 'a' END").run();
+    expect(flagged(computeFlags(p.db, { runId: crossfit, smooth: 2 }).flags)).toEqual([14]);
   });
 });

@@ -28,6 +28,8 @@ Usage:
   concord import abaw <project> --annotations DIR --frames DIR [--videos DIR] [--verify]
   concord import video <project> --videos DIR --annotations DIR [--detector tiny|ssd] [--detect-every K]
   concord import images <project> --list FILE --root DIR --format rafdb|affectnet|csv
+                          csv rows: path,label[,split[,subject]]; a subject (person or source video)
+                          makes a cross-fit hold out each subject's images together
   concord demo-data <dir> [--videos N] [--frames M] [--noise RATE] [--noise-kind symmetric|pairflip|segment] [--seed S]
   concord info <project> [--json]
   concord doctor [--json]
